@@ -1,0 +1,59 @@
+# Two commands for a fresh machine: `make run` and `make test` (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv: the one on PATH if it works, else ~/.local/bin/uv (installed by the `uv` target below).
+UV ?= $(shell if uv --version >/dev/null 2>&1; then command -v uv; else echo $(HOME)/.local/bin/uv; fi)
+# Python 3.12: an installed one (pyenv's, or python3.12 on PATH); otherwise uv brings its own.
+PYENV_PY := $(shell root=$$(pyenv root 2>/dev/null) && ls -d $$root/versions/3.12*/bin/python 2>/dev/null | sort -V | tail -1)
+export UV_PYTHON ?= $(or $(PYENV_PY),$(shell command -v python3.12 2>/dev/null),3.12)
+export UV_LINK_MODE ?= copy
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+CSS := theme/static/css/dist/styles.css
+
+.PHONY: help run test lint install uv deps css browser collectstatic db-stop clean
+
+help:
+	@echo "make run   - install everything, start the hub with demo data on http://127.0.0.1:8000/"
+	@echo "make test  - install everything, lint, run the whole test suite"
+
+run: install
+	DEBUG=$${DEBUG:-1} $(MANAGE) run_hub
+
+test: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen pytest
+
+install: deps css
+
+uv:
+	@if ! $(UV) --version >/dev/null 2>&1; then \
+		echo "Installing uv..."; \
+		python3 -m pip install --user --quiet uv 2>/dev/null \
+		|| python3 -m pip install --user --quiet --break-system-packages uv 2>/dev/null \
+		|| curl -LsSf https://astral.sh/uv/install.sh | env UV_INSTALL_DIR=$(HOME)/.local/bin sh; \
+	fi
+
+deps: uv
+	$(UV) sync --frozen
+
+NODE_MODULES := theme/static_src/node_modules/.package-lock.json
+
+$(NODE_MODULES): theme/static_src/package.json theme/static_src/package-lock.json
+	cd theme/static_src && npm ci --no-audit --no-fund --loglevel=error
+
+$(CSS): $(NODE_MODULES) theme/static_src/src/styles.css $(shell find templates */templates static/js -name '*.html' -o -name '*.js' 2>/dev/null)
+	cd theme/static_src && npm run --silent build
+
+css: deps $(CSS)
+
+collectstatic: css
+	$(MANAGE) collectstatic --noinput
+
+db-stop:
+	-@$(PY) -c "import pgserver, pathlib; pgserver.get_server(pathlib.Path('.data/postgres'))" 2>/dev/null; echo "Embedded PostgreSQL stopped."
+
+clean:
+	rm -rf .venv theme/static_src/node_modules theme/static/css/dist staticfiles

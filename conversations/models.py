@@ -1,0 +1,229 @@
+"""Conversations with customers and the messages in them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from companies.models import CompanyOwned
+from inboxes.models import Channel
+
+MAX_AGENT_MESSAGE_LENGTH = 5000
+
+
+class Conversation(CompanyOwned):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        IN_PROGRESS = "in-progress", "In progress"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS)
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="conversations",
+    )
+    # optional: a phone call logged by hand has no inbox
+    inbox = models.ForeignKey(
+        "inboxes.Inbox",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        related_name="conversations",
+    )
+    channel = models.CharField(max_length=20, choices=Channel)
+    status = models.CharField(max_length=20, choices=Status, default=Status.NEW)
+    assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        related_name="assigned_conversations",
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    last_message_at = models.DateTimeField()
+    unread_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(CompanyOwned.Meta):
+        ordering = ["-last_message_at", "-id"]
+        constraints = [
+            *CompanyOwned.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(status__in=["new", "in-progress", "resolved", "closed"]),
+                name="conversation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="conversation_channel_valid"
+            ),
+        ]
+        indexes = [
+            # "All" tab: WHERE company_id = ? ORDER BY last_message_at DESC, id DESC
+            models.Index(
+                "company",
+                models.F("last_message_at").desc(),
+                models.F("id").desc(),
+                name="conv_company_recent_idx",
+            ),
+            # status filter: WHERE company_id = ? AND status = ? ORDER BY last_message_at DESC, id DESC
+            models.Index(
+                "company",
+                "status",
+                models.F("last_message_at").desc(),
+                models.F("id").desc(),
+                name="conv_company_status_recent_idx",
+            ),
+            # "Mine" tab: WHERE company_id = ? AND assigned_user_id = ? ORDER BY last_message_at DESC
+            models.Index(
+                "company",
+                "assigned_user",
+                models.F("last_message_at").desc(),
+                models.F("id").desc(),
+                name="conv_company_assignee_idx",
+            ),
+            # "Unassigned" tab: WHERE company_id = ? AND assigned_user_id IS NULL ORDER BY ... DESC
+            models.Index(
+                "company",
+                models.F("last_message_at").desc(),
+                models.F("id").desc(),
+                condition=Q(assigned_user__isnull=True),
+                name="conv_company_unassigned_idx",
+            ),
+            # channel filter: WHERE company_id = ? AND channel = ? ORDER BY last_message_at DESC
+            models.Index(
+                "company",
+                "channel",
+                models.F("last_message_at").desc(),
+                models.F("id").desc(),
+                name="conv_company_channel_idx",
+            ),
+            # customer panel and inbound routing: WHERE company_id = ? AND customer_id = ? ...
+            models.Index(
+                "company",
+                "customer",
+                models.F("last_message_at").desc(),
+                models.F("id").desc(),
+                name="conv_company_customer_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or f"Conversation {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class Message(CompanyOwned):
+    class SenderType(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+
+    class DeliveryStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="messages",
+    )
+    # the inbox it came through or goes out by; scopes the provider's message id
+    inbox = models.ForeignKey(
+        "inboxes.Inbox",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    # inbound content is stored whole; agent-typed content is limited by the reply service
+    content = models.TextField()
+    sender_type = models.CharField(max_length=20, choices=SenderType)
+    # the agent who wrote it; a customer message's sender is the conversation's customer
+    sender_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    timestamp = models.DateTimeField()
+    is_read = models.BooleanField(default=False)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    delivery_status = models.CharField(
+        max_length=20, choices=DeliveryStatus, default=DeliveryStatus.PENDING
+    )
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(CompanyOwned.Meta):
+        ordering = ["timestamp", "id"]
+        constraints = [
+            *CompanyOwned.Meta.constraints,
+            # the same webhook delivered twice stores one message
+            models.UniqueConstraint(
+                fields=["company", "inbox", "provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="message_company_inbox_provider_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(sender_type__in=["customer", "agent"]), name="message_sender_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sender_type="agent") | Q(sender_user__isnull=True),
+                name="message_customer_has_no_sender_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery_status__in=["pending", "sent", "delivered", "read", "failed"]),
+                name="message_delivery_status_valid",
+            ),
+        ]
+        indexes = [
+            # chat pane: WHERE company_id = ? AND conversation_id = ? ORDER BY timestamp DESC, id DESC
+            models.Index(
+                "company",
+                "conversation",
+                models.F("timestamp").desc(),
+                models.F("id").desc(),
+                name="msg_company_conv_time_idx",
+            ),
+            # unread customer messages of a conversation (mark read, badges)
+            models.Index(
+                "company",
+                "conversation",
+                "id",
+                condition=Q(is_read=False, sender_type="customer"),
+                name="msg_company_conv_unread_idx",
+            ),
+            # delivery retries: WHERE company_id = ? AND delivery_status IN (pending, failed)
+            models.Index(
+                "company",
+                "delivery_status",
+                "created_at",
+                "id",
+                condition=Q(delivery_status__in=["pending", "failed"]),
+                name="msg_company_undelivered_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.content[:60]

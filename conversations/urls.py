@@ -1,0 +1,9 @@
+from django.urls import path
+
+from conversations import views
+
+app_name = "conversations"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+]

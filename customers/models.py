@@ -1,0 +1,54 @@
+"""Customers of a company and the channel identities that find them when they write in."""
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from companies.models import CompanyOwned
+
+# Each identity is unique within a company where set, so an inbound message finds one customer.
+IDENTITY_FIELDS = ("phone", "email", "whatsapp_number", "instagram_handle", "facebook_id")
+
+
+def _identity_unique(field: str) -> models.UniqueConstraint:
+    expression = Lower(field) if field in {"email", "instagram_handle"} else models.F(field)
+    return models.UniqueConstraint(
+        "company",
+        expression,
+        condition=~Q(**{field: ""}),
+        name=f"customer_company_{field}_unique",
+        violation_error_message=f"Another customer of this company already has this {field}.",
+    )
+
+
+class Customer(CompanyOwned):
+    name = models.CharField(max_length=200)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    whatsapp_number = models.CharField(max_length=32, blank=True)
+    instagram_handle = models.CharField(max_length=64, blank=True)
+    facebook_id = models.CharField(max_length=64, blank=True)
+    is_vip = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(CompanyOwned.Meta):
+        ordering = ["name", "id"]
+        constraints = [
+            *CompanyOwned.Meta.constraints,
+            *(_identity_unique(field) for field in IDENTITY_FIELDS),
+            models.CheckConstraint(condition=~Q(name=""), name="customer_name_required"),
+        ]
+        indexes = [
+            # customer list: WHERE company_id = ? ORDER BY name, id
+            models.Index(fields=["company", "name", "id"], name="customer_company_name_idx"),
+            # VIP filter: WHERE company_id = ? AND is_vip ORDER BY name, id
+            models.Index(
+                fields=["company", "name", "id"],
+                condition=Q(is_vip=True),
+                name="customer_company_vip_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

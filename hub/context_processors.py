@@ -1,0 +1,31 @@
+"""The navigation of the signed-in user's role, for the layout."""
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from accounts.models import Role
+
+
+def navigation(request: HttpRequest) -> dict[str, list[dict[str, str]]]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items: list[tuple[str, str, str]] = []
+    if user.role == Role.AGENT:
+        items = [("Inbox", "conversations:inbox", "inbox")]
+    elif user.role == Role.COMPANY_ADMIN:
+        items = [
+            ("Overview", "companies:overview", "chart"),
+            ("Inbox", "conversations:inbox", "inbox"),
+        ]
+    elif user.role == Role.SUPER_ADMIN:
+        items = [
+            ("System", "analytics:system-overview", "chart"),
+            ("Django admin", "admin:index", "cog"),
+        ]
+    current = request.path
+    nav = []
+    for label, name, icon in items:
+        url = reverse(name)
+        nav.append({"label": label, "url": url, "icon": icon, "active": current.startswith(url)})
+    return {"nav_items": nav}

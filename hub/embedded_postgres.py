@@ -1,0 +1,63 @@
+"""A private PostgreSQL server under `.data/postgres`, used whenever DATABASE_URL is unset.
+
+pgserver ships real PostgreSQL binaries in a wheel and runs them as a user of its own when we are root
+(PostgreSQL refuses to run as root). The server is shared by every hub process on the machine and stops
+when the last of them exits; its data stays for next time.
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+DATABASE_NAME = "hub"
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded PostgreSQL server could not be started or reached."""
+
+
+def _explain(data_dir: Path, error: Exception) -> EmbeddedPostgresError:
+    return EmbeddedPostgresError(
+        f"The embedded PostgreSQL server under {data_dir} could not start: {error}. "
+        "The hub starts a private PostgreSQL (from the pgserver wheel) when DATABASE_URL is unset. "
+        "Check that the folder is writable and the disk has room, look at its log in "
+        f"{data_dir / 'log'}, stop any stale server with `make db-stop` (or delete {data_dir} "
+        "to start over with no data), or set DATABASE_URL=postgres://user:pass@host:5432/dbname "
+        "to use a PostgreSQL server of your own."
+    )
+
+
+def start(data_dir: Path) -> dict[str, str]:
+    """Start the server (or join the one already running) and return Django connection settings."""
+    warnings.filterwarnings("ignore", module="platformdirs")
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        import pgserver
+        import psycopg
+
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        info = server.get_postmaster_info()
+        host = str(info.socket_dir) if info.socket_dir else info.hostname
+        port = str(info.port or 5432)
+        with psycopg.connect(
+            host=host, port=port, user="postgres", dbname="postgres", autocommit=True
+        ) as admin:
+            exists = admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+            ).fetchone()
+            if not exists:
+                admin.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    except Exception as error:  # every failure is reported the same way, with what to do next
+        raise _explain(data_dir, error) from error
+    # keep a reference so the server is stopped only when this process exits
+    start.server = server  # type: ignore[attr-defined]
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": DATABASE_NAME,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": host,
+        "PORT": port,
+    }

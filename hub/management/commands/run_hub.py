@@ -1,0 +1,52 @@
+"""`make run`: migrate, load demo data on an empty database, then run the web server and the
+background worker together until Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from hub.demo import DEMO_PASSWORD, sign_ins
+
+
+class Command(BaseCommand):
+    help = "Run the hub for development: web server and task worker, on the embedded database."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+
+    def handle(self, *args: object, port: str, host: str, **options: object) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_demo", if_empty=True)
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = [
+            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),
+            subprocess.Popen([*manage, "db_worker", "--interval", "1"]),
+        ]
+        self.stdout.write(
+            self.style.SUCCESS(f"\nThe hub is running at http://{host}:{port}/  (Ctrl-C stops it)")
+        )
+        self.stdout.write(f"Sign in with any of these (password: {DEMO_PASSWORD}):")
+        for role, email, company in sign_ins():
+            self.stdout.write(f"  {role:<14} {email:<24} {company}")
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            self.stdout.write("Stopped. Your data is kept in .data/ for next time.")

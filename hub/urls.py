@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from hub import views
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("home/", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("inbox/", include("conversations.urls")),
+    path("company/", include("companies.urls")),
+    path("system/", include("analytics.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "hub.views.permission_denied"
+handler404 = "hub.views.page_not_found"
+handler500 = "hub.views.server_error"

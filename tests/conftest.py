@@ -1,0 +1,56 @@
+"""Shared test setup: production-like settings served over plain HTTP, factories, a browser."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from accounts.models import Role, User
+from tests.factories import CompanyFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# beside it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests run with DEBUG off, as production does, but over plain HTTP and without collectstatic.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def company(db):
+    return CompanyFactory()
+
+
+@pytest.fixture
+def other_company(db):
+    return CompanyFactory()
+
+
+@pytest.fixture
+def agent(company) -> User:
+    return UserFactory(company=company, role=Role.AGENT)
+
+
+@pytest.fixture
+def company_admin(company) -> User:
+    return UserFactory(company=company, role=Role.COMPANY_ADMIN)
+
+
+@pytest.fixture
+def super_admin(db) -> User:
+    return UserFactory(company=None, role=Role.SUPER_ADMIN)
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
