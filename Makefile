@@ -41,8 +41,10 @@ deps: uv
 
 NODE_MODULES := theme/static_src/node_modules/.package-lock.json
 
+# `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages out of the lock,
+# which `npm ci` then rejects; install still honours the locked versions.
 $(NODE_MODULES): theme/static_src/package.json theme/static_src/package-lock.json
-	cd theme/static_src && npm ci --no-audit --no-fund --loglevel=error
+	cd theme/static_src && npm install --no-audit --no-fund --loglevel=error
 
 $(CSS): $(NODE_MODULES) theme/static_src/src/styles.css $(shell find templates */templates static/js -name '*.html' -o -name '*.js' 2>/dev/null)
 	cd theme/static_src && npm run --silent build

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         call_command("seed_demo", if_empty=True)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children = [
-            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),
+            subprocess.Popen([*manage, "runserver", f"{host}:{port}"]),
             subprocess.Popen([*manage, "db_worker", "--interval", "1"]),
         ]
         self.stdout.write(
@@ -35,6 +35,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Sign in with any of these (password: {DEMO_PASSWORD}):")
         for role, email, company in sign_ins():
             self.stdout.write(f"  {role:<14} {email:<24} {company}")
+        # `kill` (SIGTERM) stops as cleanly as Ctrl-C: children first, then the embedded database
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
