@@ -55,7 +55,10 @@ collectstatic: css
 	$(MANAGE) collectstatic --noinput
 
 db-stop:
-	-@$(PY) -c "import pgserver, pathlib; pgserver.get_server(pathlib.Path('.data/postgres'))" 2>/dev/null; echo "Embedded PostgreSQL stopped."
+	@# joins the server as its last handle and leaves: the server stops unless a hub process still runs
+	-@$(PY) -c "import pathlib; from hub import embedded_postgres as pg; pg.start(pathlib.Path('.data/postgres'))"
+	@for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f "postgres -D $(CURDIR)/.data/postgres" >/dev/null || break; sleep 0.3; done; \
+	if pgrep -f "postgres -D $(CURDIR)/.data/postgres" >/dev/null; then echo "Still in use by a running hub process."; else echo "Embedded PostgreSQL stopped."; fi
 
 clean:
 	rm -rf .venv theme/static_src/node_modules theme/static/css/dist staticfiles

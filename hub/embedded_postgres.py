@@ -5,7 +5,10 @@ pgserver ships real PostgreSQL binaries in a wheel and runs them as a user of it
 when the last of them exits; its data stays for next time.
 """
 
+import atexit
+import json
 import os
+import signal
 import warnings
 from pathlib import Path
 
@@ -27,6 +30,33 @@ def _explain(data_dir: Path, error: Exception) -> EmbeddedPostgresError:
     )
 
 
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Keep pgserver's list of processes using the server true: drop processes that died without
+    saying goodbye (SIGKILL, a crash) and repair a list cut short, so that the last live process
+    still stops the server when it exits."""
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+
+    handles = data_dir / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not handles.exists():
+            return
+        try:
+            pids = [int(pid) for pid in json.loads(handles.read_text())]
+        except ValueError:
+            pids = []
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
+
+
+def _prepare_exit(data_dir: Path) -> None:
+    """Runs just before pgserver's own exit handler (atexit runs handlers last-in, first-out):
+    a second Ctrl-C must not cut its update of the shared handle list in half, and processes that
+    died without cleaning up must not keep the server running after the last live one leaves."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _forget_dead_handles(data_dir)
+
+
 def start(data_dir: Path) -> dict[str, str]:
     """Start the server (or join the one already running) and return Django connection settings."""
     warnings.filterwarnings("ignore", module="platformdirs")
@@ -37,7 +67,9 @@ def start(data_dir: Path) -> dict[str, str]:
         import psycopg
 
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(data_dir)
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        atexit.register(_prepare_exit, data_dir)
         info = server.get_postmaster_info()
         host = str(info.socket_dir) if info.socket_dir else info.hostname
         port = str(info.port or 5432)

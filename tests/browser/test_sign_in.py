@@ -71,3 +71,17 @@ def test_the_super_admin_reaches_django_admin(page: Page, live_server, demo):
     sign_in(page, live_server.url, SUPER_ADMIN_EMAIL)
     page.get_by_role("link", name="Manage companies").click()
     expect(page.get_by_role("link", name="Acme Outfitters")).to_be_visible()
+
+
+def test_on_a_phone_the_menu_opens_by_keyboard_and_signs_out(browser, live_server, demo):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    sign_in(phone, live_server.url, "admin@acme.example")
+    expect(phone.get_by_role("heading", name="Acme Outfitters")).to_be_visible()
+    expect(phone.locator("aside")).to_be_hidden()
+    menu = phone.get_by_label("Open menu")
+    menu.focus()
+    phone.keyboard.press("Enter")
+    phone.locator("header").get_by_role("button", name="Sign out").click()
+    expect(phone.get_by_role("link", name="Sign in to your workspace")).to_be_visible()
+    context.close()

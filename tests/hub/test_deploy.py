@@ -55,3 +55,20 @@ def test_without_secret_key_a_random_one_is_kept_in_the_data_folder(tmp_path):
     assert len(first.stdout.strip()) >= 50
     assert first.stdout == second.stdout
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_collectstatic_builds_hashed_compressed_files_for_production(tmp_path):
+    env = {**_production_env(), "STATIC_ROOT": str(tmp_path / "static")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = (tmp_path / "static" / "staticfiles.json").read_text()
+    for asset in ("css/dist/styles.css", "vendor/htmx.min.js", "js/app.js"):
+        assert f'"{asset}"' in manifest
+    assert list((tmp_path / "static" / "css" / "dist").glob("styles.*.css.gz"))

@@ -213,3 +213,12 @@ def test_pages_send_a_content_security_policy_and_carry_no_inline_script(agent):
     assert all(b" src=" in tag for tag in scripts)
     assert b"vendor/htmx.min.js" in response.content
     assert b"X-CSRFToken" in response.content  # htmx sends the CSRF token on every request
+
+
+def test_the_500_page_is_styled_and_needs_no_database():
+    from hub.views import server_error
+
+    response = server_error(RequestFactory().get("/broken/"))
+    assert response.status_code == 500
+    assert b"Something went wrong on our side" in response.content
+    assert b"styles.css" in response.content

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -43,12 +44,16 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
-            for child in children:
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            self._stop(children)
             self.stdout.write("Stopped. Your data is kept in .data/ for next time.")
+
+    def _stop(self, children: list[subprocess.Popen]) -> None:
+        """Interrupt the children and wait for them and theirs (the autoreloaders' workers), so the
+        embedded database is stopped by this process, the last one using it."""
+        descendants = psutil.Process().children(recursive=True)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        _gone, alive = psutil.wait_procs(descendants, timeout=10)
+        for process in alive:
+            process.kill()
