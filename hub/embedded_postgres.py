@@ -12,7 +12,7 @@ import signal
 import warnings
 from pathlib import Path
 
-DATABASE_NAME = "hub"
+DEFAULT_DATABASE_NAME = "hub"
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -57,7 +57,7 @@ def _prepare_exit(data_dir: Path) -> None:
     _forget_dead_handles(data_dir)
 
 
-def start(data_dir: Path) -> dict[str, str]:
+def start(data_dir: Path, database: str = DEFAULT_DATABASE_NAME) -> dict[str, str]:
     """Start the server (or join the one already running) and return Django connection settings."""
     warnings.filterwarnings("ignore", module="platformdirs")
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
@@ -77,17 +77,17 @@ def start(data_dir: Path) -> dict[str, str]:
             host=host, port=port, user="postgres", dbname="postgres", autocommit=True
         ) as admin:
             exists = admin.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
             ).fetchone()
             if not exists:
-                admin.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+                admin.execute(f'CREATE DATABASE "{database}"')
     except Exception as error:  # every failure is reported the same way, with what to do next
         raise _explain(data_dir, error) from error
     # keep a reference so the server is stopped only when this process exits
     start.server = server  # type: ignore[attr-defined]
     return {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": DATABASE_NAME,
+        "NAME": database,
         "USER": "postgres",
         "PASSWORD": "",
         "HOST": host,
