@@ -1,6 +1,8 @@
 """Conversations with customers and the messages in them."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 
@@ -104,6 +106,13 @@ class Conversation(CompanyOwned):
                 models.F("last_message_at").desc(),
                 models.F("id").desc(),
                 name="conv_company_channel_idx",
+            ),
+            # list poll: SELECT max(updated_at) WHERE company_id = ? (one index probe)
+            models.Index(
+                "company",
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="conv_company_updated_idx",
             ),
             # customer panel and inbound routing: WHERE company_id = ? AND customer_id = ? ...
             models.Index(
@@ -214,6 +223,11 @@ class Message(CompanyOwned):
                 condition=Q(is_read=False, sender_type="customer"),
                 name="msg_company_conv_unread_idx",
             ),
+            # message text search: to_tsvector(content) @@ query AND company_id = ?
+            GinIndex(
+                SearchVector("content", config="simple"),
+                name="msg_content_search_idx",
+            ),
             # delivery retries: WHERE company_id = ? AND delivery_status IN (pending, failed)
             models.Index(
                 "company",
@@ -227,3 +241,36 @@ class Message(CompanyOwned):
 
     def __str__(self) -> str:
         return self.content[:60]
+
+
+class ConversationViewer(CompanyOwned):
+    """Who has a conversation open right now (refreshed by every chat poll; stale after
+    VIEWER_TTL), so agents see when a colleague is on the same conversation."""
+
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    seen_at = models.DateTimeField()
+
+    class Meta(CompanyOwned.Meta):
+        constraints = [
+            *CompanyOwned.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["company", "conversation", "user"], name="viewer_company_conv_user_unique"
+            ),
+        ]
+        indexes = [
+            # presence in the list: WHERE company_id = ? AND seen_at > now() - ttl
+            models.Index(fields=["company", "seen_at", "id"], name="viewer_company_seen_idx"),
+        ]

@@ -1,14 +1,32 @@
 """Reads of conversations and messages, always scoped to a company and, for agents, to what they
-may work on."""
+may work on. The inbox's hot paths (list, tab counts, polls) run a fixed number of statements
+whatever the number of rows, and never OFFSET."""
 
-from django.db.models import Q, QuerySet
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import BooleanField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Substr
+from django.utils import timezone
 
 from accounts.models import User
 from companies.models import Company
-from conversations.models import Conversation
+from conversations.models import Conversation, ConversationViewer, Message
+from customers.models import Customer, customer_search_vector
+
+PAGE_SIZE = 25
+CHAT_PAGE_SIZE = 50
+COUNT_CAP = 999  # tab counts stop at 999 ("999+"): as cheap at a million rows as at ten thousand
+VIEWER_TTL = timedelta(seconds=15)
+TABS = ("mine", "unassigned", "all")
+STATUS_FILTERS = ("open", "new", "in-progress", "resolved", "closed", "any")
 
 
-def visible_conversations(user: User, company: Company) -> QuerySet[Conversation]:
+def visible_conversations(user: User, company: Company | int) -> QuerySet[Conversation]:
     """Conversations `user` may open in `company`: agents see theirs and the unassigned queue,
     admins see everything in the company."""
     conversations = Conversation.objects.for_company(company)
@@ -24,3 +42,342 @@ def recent_conversations(user: User, company: Company, limit: int = 25) -> list[
         .select_related("customer", "assigned_user")
         .order_by("-last_message_at", "-id")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the agent asked the list for (parsed from the query string, defaults filled in)."""
+
+    tab: str = "mine"
+    status: str = "open"
+    channel: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params: dict[str, str], *, default_tab: str = "mine") -> "InboxFilter":
+        from inboxes.models import Channel
+
+        tab = params.get("tab", default_tab)
+        status = params.get("status", "open")
+        channel = params.get("channel", "")
+        return cls(
+            tab=tab if tab in TABS else default_tab,
+            status=status if status in STATUS_FILTERS else "open",
+            channel=channel if channel in Channel.values else "",
+            q=params.get("q", "").strip()[:100],
+        )
+
+    def as_query(self) -> dict[str, str]:
+        return {"tab": self.tab, "status": self.status, "channel": self.channel, "q": self.q}
+
+
+def search_query(text: str) -> SearchQuery | None:
+    """Every word of `text` as a prefix, all required: "mar gar" finds "Maria Garcia". A phone
+    number (digits, spaces, +, -, parentheses) is one term matched from its start or its end."""
+    if re.fullmatch(r"[\d\s+()\-.]{4,}", text.strip()):
+        digits = re.sub(r"\D", "", text)
+        return SearchQuery(
+            f"('{digits}':* | '{digits[::-1]}':*)", search_type="raw", config="simple"
+        )
+    words = re.findall(r"[\w@.\-]+", text.lower())
+    terms = [w.strip(".-@") for w in words if w.strip(".-@")]
+    if not terms:
+        return None
+    return SearchQuery(" & ".join(f"'{t}':*" for t in terms), search_type="raw", config="simple")
+
+
+def _filtered(user: User, company: Company, flt: InboxFilter, *, tab: str) -> QuerySet:
+    conversations = visible_conversations(user, company)
+    if tab == "mine":
+        conversations = conversations.filter(assigned_user=user)
+    elif tab == "unassigned":
+        conversations = conversations.filter(assigned_user__isnull=True)
+    if flt.status == "open":
+        conversations = conversations.filter(status__in=Conversation.OPEN_STATUSES)
+    elif flt.status != "any":
+        conversations = conversations.filter(status=flt.status)
+    if flt.channel:
+        conversations = conversations.filter(channel=flt.channel)
+    return conversations
+
+
+def _searched(conversations: QuerySet, company: Company, text: str) -> QuerySet:
+    query = search_query(text)
+    if query is None:
+        return conversations
+    customers = (
+        Customer.objects.for_company(company)
+        .annotate(document=customer_search_vector())
+        .filter(document=query)
+        .values("id")
+    )
+    messages = (
+        Message.objects.for_company(company)
+        .annotate(document=SearchVector("content", config="simple"))
+        .filter(document=query)
+        .values("conversation_id")
+    )
+    return conversations.filter(Q(customer_id__in=customers) | Q(id__in=messages))
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position in the list: the last row's (last_message_at, id)."""
+
+    last_message_at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.last_message_at.isoformat()}_{self.id}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> "Cursor | None":
+        if not value:
+            return None
+        stamp, _, pk = value.rpartition("_")
+        try:
+            return cls(datetime.fromisoformat(stamp), int(pk))
+        except ValueError:
+            return None
+
+    def older(self) -> RawSQL:
+        """(last_message_at, id) < (cursor): a row comparison the (company, last_message_at, id)
+        indexes answer directly."""
+        return RawSQL(
+            '("conversations_conversation"."last_message_at", "conversations_conversation"."id")'
+            " < (%s, %s)",
+            (self.last_message_at, self.id),
+            output_field=BooleanField(),
+        )
+
+    def not_older(self) -> RawSQL:
+        return RawSQL(
+            '("conversations_conversation"."last_message_at", "conversations_conversation"."id")'
+            " >= (%s, %s)",
+            (self.last_message_at, self.id),
+            output_field=BooleanField(),
+        )
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[Conversation]
+    next_cursor: Cursor | None
+
+
+def inbox_page(
+    user: User,
+    company: Company,
+    flt: InboxFilter,
+    *,
+    after: Cursor | None = None,
+    through: Cursor | None = None,
+) -> InboxPage:
+    """One page of the list, newest activity first, with customer, assignee and a preview of the
+    last message in the same statement. `after` continues below a cursor ("load more");
+    `through` re-renders everything down to a cursor (a poll after several "load more")."""
+    conversations = _searched(_filtered(user, company, flt, tab=flt.tab), company, flt.q)
+    latest = Message.objects.filter(
+        company_id=OuterRef("company_id"), conversation_id=OuterRef("pk")
+    ).order_by("-timestamp", "-id")
+    conversations = conversations.select_related("customer", "assigned_user").annotate(
+        preview=Substr(Subquery(latest.values("content")[:1]), 1, 140),
+        preview_sender=Subquery(latest.values("sender_type")[:1]),
+    )
+    if after is not None:
+        conversations = conversations.filter(after.older())
+    limit = PAGE_SIZE
+    if through is not None:
+        conversations = conversations.filter(through.not_older())
+        limit = 20 * PAGE_SIZE
+    rows = list(conversations.order_by("-last_message_at", "-id")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = Cursor(rows[-1].last_message_at, rows[-1].pk) if rows and has_more else None
+    return InboxPage(rows=rows, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class TabCounts:
+    mine: int
+    unassigned: int
+    all: int
+    version: str
+
+    @staticmethod
+    def label(n: int) -> str:
+        return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+
+    def labels(self) -> dict[str, str]:
+        return {tab: self.label(getattr(self, tab)) for tab in TABS}
+
+
+def _version_sql(user: User, company_id: int) -> tuple[str, list]:
+    """SQL of the list's change token: newest conversation change plus who views what."""
+    sql = (
+        "(SELECT max(updated_at) FROM conversations_conversation WHERE company_id = %s)::text"
+        " || '|' || coalesce((SELECT string_agg(conversation_id || ':' || user_id, ','"
+        " ORDER BY conversation_id, user_id) FROM conversations_conversationviewer"
+        " WHERE company_id = %s AND seen_at > %s AND user_id <> %s), '')"
+    )
+    return sql, [company_id, company_id, timezone.now() - VIEWER_TTL, user.pk]
+
+
+def list_version(user: User, company: Company) -> str:
+    """The token an unchanged list poll compares against: one indexed statement."""
+    sql, params = _version_sql(user, company.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", params)
+        return cursor.fetchone()[0] or ""
+
+
+def tab_counts(user: User, company: Company, flt: InboxFilter) -> TabCounts:
+    """Mine / Unassigned / All counts under the current status and channel filter, each capped
+    at COUNT_CAP + 1 rows, plus the list's change token: one statement."""
+    parts, params = [], []
+    for tab in TABS:
+        capped = _filtered(user, company, flt, tab=tab).order_by().values("pk")[: COUNT_CAP + 1]
+        sql, tab_params = capped.query.sql_with_params()
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS {tab}_rows)")
+        params.extend(tab_params)
+    version_sql, version_params = _version_sql(user, company.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}, {version_sql}", [*params, *version_params])
+        mine, unassigned, everything, version = cursor.fetchone()
+    return TabCounts(mine=mine, unassigned=unassigned, all=everything, version=version or "")
+
+
+def viewers_by_conversation(
+    user: User, company: Company, conversation_ids: list[int]
+) -> dict[int, list[str]]:
+    """Colleagues who have these conversations open right now (names, by conversation id)."""
+    if not conversation_ids:
+        return {}
+    viewers: dict[int, list[str]] = {}
+    rows = (
+        ConversationViewer.objects.for_company(company)
+        .filter(conversation_id__in=conversation_ids, seen_at__gt=timezone.now() - VIEWER_TTL)
+        .exclude(user=user)
+        .values_list("conversation_id", "user__first_name", "user__email")
+        .order_by("conversation_id", "user__first_name")
+    )
+    for conversation_id, first_name, email in rows:
+        viewers.setdefault(conversation_id, []).append(first_name or email)
+    return viewers
+
+
+def conversation_exists(company: Company, conversation_id: int) -> bool:
+    return Conversation.objects.for_company(company).filter(pk=conversation_id).exists()
+
+
+def conversation_for(user: User, company: Company, conversation_id: int) -> Conversation:
+    """The open conversation with its customer, inbox and assignee (DoesNotExist if `user` may
+    not see it: the view answers 404)."""
+    return (
+        visible_conversations(user, company)
+        .select_related("customer", "inbox", "assigned_user")
+        .get(pk=conversation_id)
+    )
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]  # oldest first
+    has_earlier: bool
+
+    @property
+    def newest_id(self) -> int | None:
+        return self.messages[-1].pk if self.messages else None
+
+
+def chat_messages(
+    conversation: Conversation, *, before_id: int | None = None, limit: int = CHAT_PAGE_SIZE
+) -> MessagePage:
+    """The latest `limit` messages (or those before `before_id`), shown oldest to newest."""
+    messages = Message.objects.filter(
+        company_id=conversation.company_id, conversation=conversation
+    ).select_related("sender_user")
+    if before_id is not None:
+        pivot = messages.filter(pk=before_id).values("timestamp")[:1]
+        messages = messages.filter(
+            Q(timestamp__lt=Subquery(pivot)) | Q(timestamp=Subquery(pivot), pk__lt=before_id)
+        )
+    newest_first = list(messages.order_by("-timestamp", "-id")[: limit + 1])
+    return MessagePage(
+        messages=list(reversed(newest_first[:limit])), has_earlier=len(newest_first) > limit
+    )
+
+
+def messages_after(conversation: Conversation, after_id: int) -> list[Message]:
+    return list(
+        Message.objects.filter(
+            company_id=conversation.company_id, conversation=conversation, pk__gt=after_id
+        )
+        .select_related("sender_user")
+        .order_by("timestamp", "id")[:200]
+    )
+
+
+@dataclass(frozen=True)
+class ChatState:
+    version: str
+    viewers: list[str]
+
+
+def see_conversation(user: User, company: Company, conversation_id: int) -> ChatState | None:
+    """Record that `user` has the conversation open and read its change token and the colleagues
+    viewing it, in one statement (a chat poll costs one query). None if `user` may not see it."""
+    visible = (
+        "c.assigned_user_id = %(user)s OR c.assigned_user_id IS NULL" if user.is_agent else "TRUE"
+    )
+    sql = f"""
+        WITH target AS (
+            SELECT c.id, c.company_id, c.updated_at FROM conversations_conversation c
+            WHERE c.company_id = %(company)s AND c.id = %(conversation)s AND ({visible})
+        ), seen AS (
+            INSERT INTO conversations_conversationviewer (company_id, conversation_id, user_id, seen_at)
+            SELECT company_id, id, %(user)s, %(now)s FROM target
+            ON CONFLICT (company_id, conversation_id, user_id) DO UPDATE SET seen_at = EXCLUDED.seen_at
+        )
+        SELECT target.updated_at, coalesce((
+            SELECT array_agg(coalesce(nullif(u.first_name, ''), u.email) ORDER BY u.first_name, u.id)
+            FROM conversations_conversationviewer v JOIN accounts_user u ON u.id = v.user_id
+            WHERE v.company_id = target.company_id AND v.conversation_id = target.id
+              AND v.seen_at > %(fresh)s AND v.user_id <> %(user)s), '{{}}')
+        FROM target
+    """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "company": company.pk,
+                "conversation": conversation_id,
+                "user": user.pk,
+                "now": now,
+                "fresh": now - VIEWER_TTL,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    updated_at, viewers = row
+    return ChatState(version=f"{updated_at.isoformat()}|{','.join(viewers)}", viewers=list(viewers))
+
+
+def customer_conversations(
+    company: Company, customer: Customer, *, exclude_id: int, limit: int = 10
+) -> list[Conversation]:
+    """The customer's other conversations, newest first, for the customer panel."""
+    return list(
+        Conversation.objects.for_company(company)
+        .filter(customer=customer)
+        .exclude(pk=exclude_id)
+        .order_by("-last_message_at", "-id")[:limit]
+    )
+
+
+def assignable_users(company: Company) -> list[User]:
+    from conversations.services import assignable_users_q
+
+    return list(User.objects.filter(assignable_users_q(company.pk)).order_by("first_name", "id"))

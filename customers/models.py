@@ -1,8 +1,10 @@
 """Customers of a company and the channel identities that find them when they write in."""
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Lower, Reverse
 
 from companies.models import CompanyOwned
 
@@ -18,6 +20,25 @@ def _identity_unique(field: str) -> models.UniqueConstraint:
         condition=~Q(**{field: ""}),
         name=f"customer_company_{field}_unique",
         violation_error_message=f"Another customer of this company already has this {field}.",
+    )
+
+
+def _digits(field: str) -> Func:
+    return Func(F(field), Value(r"\D"), Value(""), Value("g"), function="regexp_replace")
+
+
+def customer_search_vector() -> SearchVector:
+    """The full-text document a customer is found by: name, every channel identity, the email's
+    parts, and phone digits forwards and reversed (so the last digits of a number find it too)."""
+    return SearchVector(
+        "name",
+        *IDENTITY_FIELDS,
+        Func(F("email"), Value(r"[@.]"), Value(" "), Value("g"), function="regexp_replace"),
+        _digits("phone"),
+        Reverse(_digits("phone")),
+        _digits("whatsapp_number"),
+        Reverse(_digits("whatsapp_number")),
+        config="simple",
     )
 
 
@@ -40,6 +61,8 @@ class Customer(CompanyOwned):
             models.CheckConstraint(condition=~Q(name=""), name="customer_name_required"),
         ]
         indexes = [
+            # search by name or any identity: search_document(...) @@ query AND company_id = ?
+            GinIndex(customer_search_vector(), name="customer_search_idx"),
             # customer list: WHERE company_id = ? ORDER BY name, id
             models.Index(fields=["company", "name", "id"], name="customer_company_name_idx"),
             # VIP filter: WHERE company_id = ? AND is_vip ORDER BY name, id

@@ -8,3 +8,15 @@ from customers.models import Customer
 
 def customers_of(company: Company) -> QuerySet[Customer]:
     return Customer.objects.for_company(company).order_by("name", "id")
+
+
+def search_customers(company: Company, text: str) -> QuerySet[Customer]:
+    """Customers whose name or any identity starts with each typed word (full-text index)."""
+    from conversations.selectors import search_query
+    from customers.models import customer_search_vector
+
+    query = search_query(text)
+    customers = customers_of(company)
+    if query is None:
+        return customers
+    return customers.annotate(document=customer_search_vector()).filter(document=query)

@@ -117,6 +117,8 @@ def test_rule_4_every_reference_column_between_tenant_tables_is_covered():
         ("conversations_message", "conversation_id"),
         ("conversations_message", "inbox_id"),
         ("conversations_message", "sender_user_id"),
+        ("conversations_conversationviewer", "conversation_id"),
+        ("conversations_conversationviewer", "user_id"),
     }
     rows = _query(
         """SELECT c.conrelid::regclass::text,
@@ -143,7 +145,11 @@ def test_rule_5_indexes_lead_with_company_and_end_with_id():
                      SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n)
                      LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                      ORDER BY k.n)
-               FROM pg_index i WHERE i.indrelid = %s::regclass""",
+               FROM pg_index i JOIN pg_class ix ON ix.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = ix.relam
+               -- full-text GIN indexes cannot lead with company_id without btree_gin, which the
+               -- embedded server does not ship; their queries always add company_id = ?
+               WHERE i.indrelid = %s::regclass AND am.amname = 'btree'""",
             [table],
         )
         for definition, is_unique, columns in rows:

@@ -1,0 +1,53 @@
+"""Background work for conversations, run by `manage.py db_worker` (Django's Tasks framework)."""
+
+from django.tasks import task
+
+from conversations.models import Message
+from conversations.services import record_delivery
+from inboxes.channels import SendError, adapter_for
+
+
+def _recipient(message: Message) -> str:
+    from conversations.services import CHANNEL_IDENTITY
+
+    customer = message.conversation.customer
+    return getattr(customer, CHANNEL_IDENTITY[message.conversation.channel])
+
+
+@task
+def deliver_message(company_id: int, message_id: int) -> str:
+    """Send one pending agent message through its inbox's channel adapter."""
+    message = (
+        Message.objects.select_related("conversation__customer", "inbox")
+        .filter(company_id=company_id, pk=message_id, delivery_status="pending")
+        .first()
+    )
+    if message is None:
+        return "nothing to send"
+    adapter = adapter_for(message.inbox) if message.inbox else None
+    if adapter is None:
+        record_delivery(
+            company_id=company_id,
+            message_id=message_id,
+            status=Message.DeliveryStatus.FAILED,
+            error=f"No {message.conversation.get_channel_display()} connection can send "
+            "messages yet. Connect this inbox's channel, then retry.",
+        )
+        return "failed: no adapter"
+    try:
+        result = adapter.send(message.inbox, recipient=_recipient(message), content=message.content)
+    except SendError as error:
+        record_delivery(
+            company_id=company_id,
+            message_id=message_id,
+            status=Message.DeliveryStatus.FAILED,
+            error=str(error),
+        )
+        return f"failed: {error}"
+    record_delivery(
+        company_id=company_id,
+        message_id=message_id,
+        status=Message.DeliveryStatus.SENT,
+        provider_message_id=result.provider_message_id,
+    )
+    return "sent"

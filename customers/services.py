@@ -1,0 +1,60 @@
+"""Changes to customers, checked against the acting user's company."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from customers.models import IDENTITY_FIELDS, Customer
+
+
+def _check_identities_free(company_id: int, customer: Customer) -> None:
+    """A channel identity belongs to one customer per company: name the one that has it."""
+    errors = {}
+    for field in IDENTITY_FIELDS:
+        value = getattr(customer, field)
+        if not value:
+            continue
+        lookup = f"{field}__iexact" if field in {"email", "instagram_handle"} else field
+        owner = (
+            Customer.objects.for_company(company_id)
+            .filter(**{lookup: value})
+            .exclude(pk=customer.pk)
+            .first()
+        )
+        if owner is not None:
+            label = Customer._meta.get_field(field).verbose_name
+            errors[field] = f"{owner.name} already has this {label}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_customer(user: User, *, company_id: int, name: str, **identities: str) -> Customer:
+    customer = Customer(company_id=company_id, name=name.strip(), **identities)
+    if not customer.name:
+        raise ValidationError({"name": "Enter the customer's name."})
+    _check_identities_free(company_id, customer)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as error:  # a concurrent create took the identity first
+        raise ValidationError(
+            "Another customer was just saved with one of these details."
+        ) from error
+    return customer
+
+
+def update_customer_profile(
+    user: User, *, company_id: int, customer_id: int, name: str, is_vip: bool
+) -> Customer:
+    """Name and VIP flag, edited from the inbox's customer panel."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Enter the customer's name."})
+    if len(name) > Customer._meta.get_field("name").max_length:
+        raise ValidationError({"name": "Keep the name under 200 characters."})
+    with transaction.atomic():
+        customer = Customer.objects.for_company(company_id).select_for_update().get(pk=customer_id)
+        customer.name = name
+        customer.is_vip = is_vip
+        customer.save(update_fields=["name", "is_vip", "updated_at"])
+    return customer

@@ -1,0 +1,414 @@
+"""The inbox views: status, template, scoping, query budgets and polls."""
+
+import re
+from datetime import timedelta
+from urllib.parse import unquote
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from conversations import selectors
+from conversations.models import Conversation, Message
+from tests.conftest import signed_in
+from tests.factories import (
+    CompanyFactory,
+    ConversationFactory,
+    CustomerFactory,
+    InboxFactory,
+    MessageFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+def make_conversations(company, n, **fields):
+    inbox = InboxFactory(company=company)
+    now = timezone.now()
+    conversations = []
+    for i in range(n):
+        customer = CustomerFactory(company=company)
+        conversation = ConversationFactory(
+            company=company,
+            customer=customer,
+            inbox=inbox,
+            last_message_at=now - timedelta(minutes=i),
+            **fields,
+        )
+        MessageFactory(conversation=conversation, content=f"Message number {i}")
+        conversations.append(conversation)
+    return conversations
+
+
+@pytest.fixture
+def company():
+    return CompanyFactory()
+
+
+@pytest.fixture
+def agent(company):
+    return UserFactory(company=company, role=Role.AGENT, first_name="Ana")
+
+
+@pytest.fixture
+def client_for(agent):
+    return signed_in(agent)
+
+
+def list_queries(client, url, **headers) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+@pytest.mark.parametrize("rows", [5, 50])
+def test_the_inbox_page_runs_a_fixed_number_of_queries(
+    company, agent, client_for, rows, django_assert_num_queries
+):
+    make_conversations(company, rows, assigned_user=None)
+    client_for.get(reverse("conversations:inbox"))  # warm the session
+    # session, user+company, tab counts with change token, rows with previews, presence
+    with django_assert_num_queries(5):
+        response = client_for.get(reverse("conversations:inbox") + "?tab=unassigned")
+    assert response.status_code == 200
+    assert response.templates[0].name == "conversations/inbox.html"
+    assert len(response.context["page"].rows) == min(rows, selectors.PAGE_SIZE)
+
+
+@pytest.mark.parametrize("rows", [5, 50])
+def test_the_list_partial_runs_a_fixed_number_of_queries(
+    company, agent, client_for, rows, django_assert_num_queries
+):
+    make_conversations(company, rows, assigned_user=None)
+    with django_assert_num_queries(5):
+        response = client_for.get(
+            reverse("conversations:inbox") + "?tab=all",
+            headers={**HTMX, "HX-Target": "conversation-list"},
+        )
+    assert b'id="conversation-list"' in response.content
+    assert b"<html" not in response.content
+
+
+@pytest.mark.parametrize("count", [10, 200])
+def test_the_chat_pane_runs_a_fixed_number_of_queries(
+    company, agent, client_for, count, django_assert_num_queries
+):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    for _ in range(count):
+        MessageFactory(conversation=conversation)
+    # session, user, conversation, latest 51 messages, presence+token, assignees, other conversations
+    with django_assert_num_queries(7):
+        response = client_for.get(
+            reverse("conversations:conversation", args=[conversation.pk]),
+            headers={**HTMX, "HX-Target": "chat-column"},
+        )
+    shown = response.context["chat"].messages
+    assert len(shown) == min(count, selectors.CHAT_PAGE_SIZE)
+    assert response.context["chat"].has_earlier == (count > selectors.CHAT_PAGE_SIZE)
+    assert shown == sorted(shown, key=lambda m: (m.timestamp, m.pk))  # oldest to newest
+
+
+def test_load_earlier_pages_back_through_a_long_conversation(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    start = timezone.now() - timedelta(hours=5)
+    messages = [
+        MessageFactory(
+            conversation=conversation, timestamp=start + timedelta(seconds=i), content=f"m{i}"
+        )
+        for i in range(120)
+    ]
+    latest = selectors.chat_messages(conversation)
+    earlier = client_for.get(
+        reverse("conversations:earlier", args=[conversation.pk])
+        + f"?before={latest.messages[0].pk}"
+    )
+    page = earlier.context["chat"]
+    assert [m.pk for m in page.messages] == [m.pk for m in messages[20:70]]
+    assert page.has_earlier
+
+
+def test_unchanged_list_poll_is_204_after_one_query(
+    company, agent, client_for, django_assert_num_queries
+):
+    make_conversations(company, 3, assigned_user=None)
+    first = client_for.get(
+        reverse("conversations:inbox"), headers={**HTMX, "HX-Target": "conversation-list"}
+    )
+    token = first.context["counts"].version
+    with django_assert_num_queries(3):  # session, user, the change token
+        response = client_for.get(
+            reverse("conversations:inbox"),
+            {"v": token},
+            headers={**HTMX, "HX-Target": "conversation-list"},
+        )
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_changed_list_poll_renders_the_list(company, agent, client_for):
+    conversation = make_conversations(company, 3, assigned_user=None)[0]
+    first = client_for.get(
+        reverse("conversations:inbox"), headers={**HTMX, "HX-Target": "conversation-list"}
+    )
+    token = first.context["counts"].version
+    MessageFactory(conversation=conversation)
+    conversation.save()  # the inbound service bumps updated_at the same way
+    response = client_for.get(
+        reverse("conversations:inbox"),
+        {"tab": "unassigned", "v": token},
+        headers={**HTMX, "HX-Target": "conversation-list"},
+    )
+    assert response.status_code == 200
+    assert f'id="conv-{conversation.pk}"'.encode() in response.content
+    assert b'hx-swap-oob="true"' in response.content  # tab counts refresh too
+
+
+def test_unchanged_chat_poll_is_204_after_one_query(
+    company, agent, client_for, django_assert_num_queries
+):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    state = selectors.see_conversation(agent, company, conversation.pk)
+    url = reverse("conversations:poll", args=[conversation.pk])
+    with django_assert_num_queries(3):
+        response = client_for.get(url, {"v": state.version, "after": 0}, headers=HTMX)
+    assert response.status_code == 204
+
+
+def test_changed_chat_poll_appends_only_the_new_messages(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    old = MessageFactory(conversation=conversation, content="old one")
+    state = selectors.see_conversation(agent, company, conversation.pk)
+    new = MessageFactory(conversation=conversation, content="brand new message")
+    Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+    url = reverse("conversations:poll", args=[conversation.pk])
+    response = client_for.get(url, {"v": state.version, "after": old.pk}, headers=HTMX)
+    assert response.status_code == 200
+    assert b"brand new message" in response.content
+    assert b"old one" not in response.content
+    assert f'"after": "{new.pk}"'.encode() in response.content
+
+
+def test_a_colleague_viewing_shows_in_the_chat_and_the_list(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=None)
+    colleague = UserFactory(company=company, role=Role.AGENT, first_name="Ben")
+    selectors.see_conversation(colleague, company, conversation.pk)
+    chat = client_for.get(
+        reverse("conversations:conversation", args=[conversation.pk]), {"tab": "unassigned"}
+    )
+    assert b"Ben is viewing this conversation too" in chat.content
+    assert b"Ben viewing" in chat.content  # the list row
+
+
+def test_keyset_pages_never_overlap_and_never_offset(company, agent, client_for):
+    conversations = make_conversations(company, 60, assigned_user=agent)
+    first = client_for.get(reverse("conversations:inbox") + "?tab=mine")
+    cursor = first.context["page"].next_cursor
+    seen = [c.pk for c in first.context["page"].rows]
+    while cursor:
+        with CaptureQueriesContext(connection) as queries:
+            more = client_for.get(
+                reverse("conversations:more"), {"tab": "mine", "after": str(cursor)}
+            )
+        assert more.status_code == 200
+        assert not any("OFFSET" in q["sql"] for q in queries.captured_queries)
+        html = more.content.decode()
+        seen += [int(pk) for pk in re.findall(r'<li id="conv-(\d+)"', html)]
+        found = re.search(r"after=([^&\"]+)", html)
+        cursor = unquote(found.group(1)) if found else None
+    assert seen == [c.pk for c in conversations]
+
+
+def test_load_more_rejects_a_malformed_cursor(client_for):
+    assert client_for.get(reverse("conversations:more") + "?after=garbage").status_code == 400
+
+
+def test_tab_counts_are_capped(company, agent, client_for, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    make_conversations(company, 5, assigned_user=None)
+    response = client_for.get(reverse("conversations:inbox") + "?tab=unassigned")
+    assert response.context["count_labels"]["unassigned"] == "3+"
+    assert response.context["count_labels"]["mine"] == "0"
+
+
+def test_tab_counts_are_one_statement(company, agent):
+    make_conversations(company, 4, assigned_user=None)
+    with CaptureQueriesContext(connection) as queries:
+        counts = selectors.tab_counts(agent, company, selectors.InboxFilter(tab="all"))
+    assert len(queries.captured_queries) == 1
+    assert (counts.mine, counts.unassigned, counts.all) == (0, 4, 4)
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("zorba", True),
+        ("Zorb", True),
+        ("zorba@example", True),
+        ("4155550199", True),
+        ("parcel", True),
+        ("nothing-like-it", False),
+    ],
+)
+def test_search_finds_by_customer_identity_and_message_text(
+    company, agent, client_for, query, expected
+):
+    customer = CustomerFactory(
+        company=company, name="Zorba Quinn", email="zorba@example.com", phone="+14155550199"
+    )
+    conversation = ConversationFactory(company=company, customer=customer, assigned_user=None)
+    MessageFactory(conversation=conversation, content="Where is my parcel?")
+    make_conversations(company, 3, assigned_user=None)
+    response = client_for.get(reverse("conversations:inbox"), {"tab": "all", "q": query})
+    found = [c.pk for c in response.context["page"].rows]
+    assert (conversation.pk in found) is expected
+    if expected:
+        assert found == [conversation.pk]
+
+
+def test_an_agent_cannot_open_a_colleagues_conversation(company, agent, client_for):
+    colleague = UserFactory(company=company, role=Role.AGENT)
+    theirs = ConversationFactory(company=company, assigned_user=colleague)
+    assert (
+        client_for.get(reverse("conversations:conversation", args=[theirs.pk])).status_code == 404
+    )
+    admin = signed_in(UserFactory(company=company, role=Role.COMPANY_ADMIN))
+    assert admin.get(reverse("conversations:conversation", args=[theirs.pk])).status_code == 200
+
+
+CONVERSATION_URLS = [
+    ("get", "conversations:conversation", {}),
+    ("get", "conversations:poll", {}),
+    ("get", "conversations:earlier", {}),
+    ("post", "conversations:reply", {"content": "hi", "last_seen": "0"}),
+    ("post", "conversations:status", {"status": "resolved"}),
+    ("post", "conversations:assign", {"assignee": "me"}),
+    ("post", "conversations:read", {}),
+    ("post", "conversations:customer", {"name": "X"}),
+]
+
+
+@pytest.mark.parametrize("method, name, data", CONVERSATION_URLS)
+def test_another_companys_conversation_is_a_404_everywhere(method, name, data):
+    foreign = ConversationFactory()
+    MessageFactory(conversation=foreign)
+    admin = signed_in(UserFactory(company=CompanyFactory(), role=Role.COMPANY_ADMIN))
+    url = reverse(name, args=[foreign.pk])
+    response = getattr(admin, method)(url + ("?before=1" if name.endswith("earlier") else ""), data)
+    assert response.status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.status == "new" and foreign.assigned_user is None
+
+
+def test_retry_of_another_companys_message_is_a_404():
+    foreign = MessageFactory(sender_type="agent", delivery_status="failed")
+    admin = signed_in(UserFactory(company=CompanyFactory(), role=Role.COMPANY_ADMIN))
+    url = reverse("conversations:retry", args=[foreign.conversation_id, foreign.pk])
+    assert admin.post(url).status_code == 404
+
+
+def test_reply_errors_keep_the_draft(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    url = reverse("conversations:reply", args=[conversation.pk])
+    empty = client_for.post(url, {"content": "   ", "last_seen": "0"}, headers=HTMX)
+    assert empty.status_code == 422
+    assert b"Type a message before sending." in empty.content
+    too_long = client_for.post(url, {"content": "z" * 5001, "last_seen": "0"}, headers=HTMX)
+    assert too_long.status_code == 422
+    assert b"at most 5,000 characters" in too_long.content
+    assert b"z" * 5001 in too_long.content  # the draft comes back in the box
+    assert not Message.objects.filter(sender_type="agent").exists()
+
+
+def test_reply_send_guard_returns_the_new_messages_and_the_draft(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    seen = MessageFactory(conversation=conversation, content="first")
+    MessageFactory(conversation=conversation, content="Never mind, found it!")
+    response = client_for.post(
+        reverse("conversations:reply", args=[conversation.pk]),
+        {"content": "Let me check your order.", "last_seen": str(seen.pk)},
+        headers=HTMX,
+    )
+    assert response.status_code == 409
+    assert b"New activity: review before sending." in response.content
+    assert b"Never mind, found it!" in response.content
+    assert b"Let me check your order." in response.content
+
+
+def test_reply_success_appends_the_message_and_empties_the_composer(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=None)
+    response = client_for.post(
+        reverse("conversations:reply", args=[conversation.pk]),
+        {"content": "On it!", "last_seen": ""},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert b"On it!" in response.content
+    assert b"Pending" in response.content
+    conversation.refresh_from_db()
+    assert conversation.assigned_user == agent
+
+
+def test_mark_read_returns_the_row_without_a_badge(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent, unread_count=2)
+    MessageFactory.create_batch(2, conversation=conversation, is_read=False)
+    response = client_for.post(reverse("conversations:read", args=[conversation.pk]), headers=HTMX)
+    assert response.status_code == 200
+    assert b"data-unread" not in response.content
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 0
+
+
+def test_customer_panel_edits_name_and_vip_and_rejects_a_blank_name(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    url = reverse("conversations:customer", args=[conversation.pk])
+    ok = client_for.post(url, {"name": "Renamed Person", "is_vip": "on"}, headers=HTMX)
+    assert ok.status_code == 200
+    conversation.customer.refresh_from_db()
+    assert (conversation.customer.name, conversation.customer.is_vip) == ("Renamed Person", True)
+    bad = client_for.post(url, {"name": "  "}, headers=HTMX)
+    assert bad.status_code == 422
+    conversation.customer.refresh_from_db()
+    assert conversation.customer.name == "Renamed Person"
+
+
+def test_start_form_creates_a_conversation_and_shows_errors(company, agent, client_for):
+    url = reverse("conversations:start")
+    assert client_for.get(url).status_code == 200
+    bad = client_for.post(url, {"mode": "new", "channel": "phone", "phone": "0155", "content": "x"})
+    assert bad.status_code == 422
+    assert b"international format" in bad.content
+    good = client_for.post(
+        url,
+        {
+            "mode": "new",
+            "name": "Tom Caller",
+            "phone": "+4930123456",
+            "channel": "phone",
+            "content": "Called about billing.",
+        },
+    )
+    assert good.status_code == 302
+    conversation = Conversation.objects.get(customer__name="Tom Caller")
+    assert good["Location"] == reverse("conversations:conversation", args=[conversation.pk])
+
+
+def test_customer_choices_are_scoped_to_the_company(company, agent, client_for):
+    CustomerFactory(company=company, name="Quentin Ours")
+    CustomerFactory(company=CompanyFactory(), name="Quentin Theirs")
+    response = client_for.get(reverse("conversations:customer-choices") + "?q=quentin")
+    assert b"Quentin Ours" in response.content
+    assert b"Quentin Theirs" not in response.content
+
+
+def test_anonymous_poll_gets_a_client_redirect_to_sign_in(company):
+    conversation = ConversationFactory(company=company)
+    response = Client().get(reverse("conversations:poll", args=[conversation.pk]), headers=HTMX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("accounts:login"))
