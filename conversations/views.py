@@ -57,6 +57,7 @@ def _list_context(
     return {
         "flt": flt,
         "query": urlencode({k: v for k, v in flt.as_query().items() if v}),
+        "tab_query": urlencode({k: v for k, v in flt.as_query().items() if v and k != "tab"}),
         "page": page,
         "counts": counts,
         "count_labels": counts.labels(),
