@@ -1025,7 +1025,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     say(f'Bench dataset in "{database}", built in {elapsed:.0f}s')
     for key, value in dataset["counts"].items():
         say(f"  {key:<24} {value:>12,}")
-    say("  table                           rows        heap     indexes       total")
+    say("  table                       est. rows        heap     indexes       total")
     for row in table_sizes:
         say(
             f"  {row['table']:<28} {row['rows']:>10,} {human_bytes(row['heap']):>11} "

@@ -59,3 +59,17 @@ class CompanyOwned(models.Model):
                 fields=["company", "id"], name="%(app_label)s_%(class)s_company_id_key"
             ),
         ]
+
+
+def tenant_foreign_key(
+    to: str, *, related_name: str = "+", optional: bool = False, **options: object
+) -> models.ForeignKey:
+    """A reference to another tenant table: no single-column constraint or index (the migration
+    adds the composite `(company_id, x_id)` key, see companies.schema; indexes lead with company)."""
+    if optional:
+        options.setdefault("on_delete", models.SET_NULL)
+        options.update(null=True, blank=True)
+    options.setdefault("on_delete", models.CASCADE)
+    return models.ForeignKey(
+        to, db_constraint=False, db_index=False, related_name=related_name, **options
+    )

@@ -6,7 +6,7 @@ from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 
-from companies.models import CompanyOwned
+from companies.models import CompanyOwned, tenant_foreign_key
 from inboxes.models import Channel
 
 MAX_AGENT_MESSAGE_LENGTH = 5000
@@ -21,33 +21,13 @@ class Conversation(CompanyOwned):
 
     OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS)
 
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.CASCADE,
-        db_constraint=False,
-        db_index=False,
-        related_name="conversations",
-    )
+    customer = tenant_foreign_key("customers.Customer", related_name="conversations")
     # optional: a phone call logged by hand has no inbox
-    inbox = models.ForeignKey(
-        "inboxes.Inbox",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        db_index=False,
-        related_name="conversations",
-    )
+    inbox = tenant_foreign_key("inboxes.Inbox", related_name="conversations", optional=True)
     channel = models.CharField(max_length=20, choices=Channel)
     status = models.CharField(max_length=20, choices=Status, default=Status.NEW)
-    assigned_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        db_index=False,
-        related_name="assigned_conversations",
+    assigned_user = tenant_foreign_key(
+        settings.AUTH_USER_MODEL, related_name="assigned_conversations", optional=True
     )
     subject = models.CharField(max_length=255, blank=True)
     last_message_at = models.DateTimeField()
@@ -107,6 +87,17 @@ class Conversation(CompanyOwned):
                 models.F("id").desc(),
                 name="conv_company_channel_idx",
             ),
+            # "Mine" tab count: WHERE company_id = ? AND assigned_user_id = ? AND status IN (...)
+            models.Index(
+                fields=["company", "assigned_user", "status", "id"],
+                name="conv_assignee_status_idx",
+            ),
+            # "Unassigned" tab count: WHERE company_id = ? AND assigned_user_id IS NULL AND status ...
+            models.Index(
+                fields=["company", "status", "id"],
+                condition=Q(assigned_user__isnull=True),
+                name="conv_unassigned_status_idx",
+            ),
             # list poll: SELECT max(updated_at) WHERE company_id = ? (one index probe)
             models.Index(
                 "company",
@@ -144,36 +135,14 @@ class Message(CompanyOwned):
         READ = "read", "Read"
         FAILED = "failed", "Failed"
 
-    conversation = models.ForeignKey(
-        Conversation,
-        on_delete=models.CASCADE,
-        db_constraint=False,
-        db_index=False,
-        related_name="messages",
-    )
+    conversation = tenant_foreign_key(Conversation, related_name="messages")
     # the inbox it came through or goes out by; scopes the provider's message id
-    inbox = models.ForeignKey(
-        "inboxes.Inbox",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    inbox = tenant_foreign_key("inboxes.Inbox", optional=True)
     # inbound content is stored whole; agent-typed content is limited by the reply service
     content = models.TextField()
     sender_type = models.CharField(max_length=20, choices=SenderType)
     # the agent who wrote it; a customer message's sender is the conversation's customer
-    sender_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    sender_user = tenant_foreign_key(settings.AUTH_USER_MODEL, optional=True)
     timestamp = models.DateTimeField()
     is_read = models.BooleanField(default=False)
     provider_message_id = models.CharField(max_length=255, blank=True)
@@ -247,20 +216,8 @@ class ConversationViewer(CompanyOwned):
     """Who has a conversation open right now (refreshed by every chat poll; stale after
     VIEWER_TTL), so agents see when a colleague is on the same conversation."""
 
-    conversation = models.ForeignKey(
-        Conversation,
-        on_delete=models.CASCADE,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    conversation = tenant_foreign_key(Conversation)
+    user = tenant_foreign_key(settings.AUTH_USER_MODEL)
     seen_at = models.DateTimeField()
 
     class Meta(CompanyOwned.Meta):

@@ -2,13 +2,14 @@
 may work on. The inbox's hot paths (list, tab counts, polls) run a fixed number of statements
 whatever the number of rows, and never OFFSET."""
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -101,7 +102,25 @@ def _filtered(user: User, company: Company, flt: InboxFilter, *, tab: str) -> Qu
     return conversations
 
 
+# Search picks its plan by how many rows match, because no single plan is fast at both ends:
+# few matches are best fetched by id through the full-text indexes, many matches are best found
+# by walking the list newest-first and checking each conversation until the page is full.
+FEW_CUSTOMERS = 1000
+SOME_MESSAGES = 50_000
+
+
+def _estimated_rows(queryset: QuerySet) -> int:
+    """PostgreSQL's own estimate (from the full-text index statistics), without running it."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def _searched(conversations: QuerySet, company: Company, text: str) -> QuerySet:
+    """Conversations whose customer (name or any identity) or any message matches `text`."""
     query = search_query(text)
     if query is None:
         return conversations
@@ -109,15 +128,37 @@ def _searched(conversations: QuerySet, company: Company, text: str) -> QuerySet:
         Customer.objects.for_company(company)
         .annotate(document=customer_search_vector())
         .filter(document=query)
-        .values("id")
+        .order_by()
+        .values_list("id", flat=True)
     )
+    few_customers = list(customers[: FEW_CUSTOMERS + 1])
+    if len(few_customers) <= FEW_CUSTOMERS:
+        by_customer = Q(customer_id__in=few_customers)
+    else:
+        by_customer = Q(customer_id__in=customers)
     messages = (
         Message.objects.for_company(company)
         .annotate(document=SearchVector("content", config="simple"))
         .filter(document=query)
-        .values("conversation_id")
     )
-    return conversations.filter(Q(customer_id__in=customers) | Q(id__in=messages))
+    matching_ids = messages.order_by().values("conversation_id")
+    estimate = _estimated_rows(matching_ids)
+    if estimate <= SOME_MESSAGES:
+        # Fetch the matching conversation ids once, as a typed constant array: PostgreSQL hashes
+        # it, then either fetches the few by id or walks the list newest-first testing each row
+        # in O(1), stopping when the page is full. (An IN (subquery) here gets planned as a
+        # per-row message check, which is slow when matches are rare.)
+        ids = sorted(set(matching_ids.values_list("conversation_id", flat=True)))
+        by_message = RawSQL(
+            '"conversations_conversation"."id" = ANY(%s::bigint[])',
+            [ids],
+            output_field=BooleanField(),
+        )
+    else:
+        by_message = Exists(
+            messages.filter(company_id=OuterRef("company_id"), conversation_id=OuterRef("pk"))
+        )
+    return conversations.filter(by_customer | by_message)
 
 
 @dataclass(frozen=True)
@@ -231,15 +272,27 @@ def list_version(user: User, company: Company) -> str:
         return cursor.fetchone()[0] or ""
 
 
+def _status_only(flt: InboxFilter) -> InboxFilter:
+    return InboxFilter(tab=flt.tab, status=flt.status)
+
+
 def tab_counts(user: User, company: Company, flt: InboxFilter) -> TabCounts:
-    """Mine / Unassigned / All counts under the current status and channel filter, each capped
-    at COUNT_CAP + 1 rows, plus the list's change token: one statement."""
+    """How many conversations each tab holds in the chosen status, each count capped at
+    COUNT_CAP + 1 rows and served by an index, plus the list's change token: one statement.
+
+    Counts follow the status filter only (not channel or search), so each is a bounded
+    index-only scan whatever the company's size. An agent's All is Mine plus Unassigned.
+    """
+    by_status = _status_only(flt)
     parts, params = [], []
-    for tab in TABS:
-        capped = _filtered(user, company, flt, tab=tab).order_by().values("pk")[: COUNT_CAP + 1]
-        sql, tab_params = capped.query.sql_with_params()
+    for tab in ("mine", "unassigned") if user.is_agent else TABS:
+        capped = _filtered(user, company, by_status, tab=tab).order_by().values("pk")
+        sql, tab_params = capped[: COUNT_CAP + 1].query.sql_with_params()
         parts.append(f"(SELECT count(*) FROM ({sql}) AS {tab}_rows)")
         params.extend(tab_params)
+    if user.is_agent:
+        parts.append(f"{parts[0]} + {parts[1]}")
+        params.extend(params[:])
     version_sql, version_params = _version_sql(user, company.pk)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}, {version_sql}", [*params, *version_params])

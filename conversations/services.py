@@ -2,6 +2,7 @@
 conversations. Each takes the acting user first and checks what that user may do."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -59,6 +60,29 @@ def _enqueue_delivery(message: Message) -> None:
     )
 
 
+def _write_agent_message(
+    user: User, conversation: Conversation, text: str, now: datetime
+) -> Message:
+    """Store an agent's message; one for a provider is pending and queued for delivery on commit,
+    a note on a conversation logged by hand (no inbox) has nothing to deliver."""
+    message = Message.objects.create(
+        company_id=conversation.company_id,
+        conversation=conversation,
+        inbox_id=conversation.inbox_id,
+        content=text,
+        sender_type=Message.SenderType.AGENT,
+        sender_user=user,
+        timestamp=now,
+        is_read=True,
+        delivery_status=Message.DeliveryStatus.PENDING
+        if conversation.inbox_id
+        else Message.DeliveryStatus.SENT,
+    )
+    if conversation.inbox_id:
+        _enqueue_delivery(message)
+    return message
+
+
 def _mark_read(conversation: Conversation) -> None:
     Message.objects.filter(
         company_id=conversation.company_id,
@@ -93,21 +117,7 @@ def send_agent_reply(
         if newer:
             raise NewActivity(newer)
         now = timezone.now()
-        # a call or note logged by hand has no inbox: nothing to deliver
-        has_provider = conversation.inbox_id is not None
-        message = Message.objects.create(
-            company_id=company_id,
-            conversation=conversation,
-            inbox=conversation.inbox,
-            content=text,
-            sender_type=Message.SenderType.AGENT,
-            sender_user=user,
-            timestamp=now,
-            is_read=True,
-            delivery_status=Message.DeliveryStatus.PENDING
-            if has_provider
-            else Message.DeliveryStatus.SENT,
-        )
+        message = _write_agent_message(user, conversation, text, now)
         if conversation.assigned_user_id is None:
             conversation.assigned_user = user
         if conversation.status == Status.NEW:
@@ -123,8 +133,6 @@ def send_agent_reply(
                 "updated_at",
             ]
         )
-        if has_provider:
-            _enqueue_delivery(message)
     return message
 
 
@@ -274,21 +282,7 @@ def start_conversation(
             subject=subject.strip()[:255],
             last_message_at=now,
         )
-        message = Message.objects.create(
-            company_id=company_id,
-            conversation=conversation,
-            inbox=inbox,
-            content=text,
-            sender_type=Message.SenderType.AGENT,
-            sender_user=user,
-            timestamp=now,
-            is_read=True,
-            delivery_status=Message.DeliveryStatus.PENDING
-            if inbox
-            else Message.DeliveryStatus.SENT,
-        )
-        if inbox is not None:
-            _enqueue_delivery(message)
+        _write_agent_message(user, conversation, text, now)
     return conversation
 
 

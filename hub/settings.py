@@ -118,7 +118,8 @@ else:
 
     DATABASES = {
         "default": embedded_postgres.start(
-            Path(os.environ.get("EMBEDDED_POSTGRES_DIR", BASE_DIR / ".data" / "postgres"))
+            Path(os.environ.get("EMBEDDED_POSTGRES_DIR", BASE_DIR / ".data" / "postgres")),
+            database=os.environ.get("EMBEDDED_POSTGRES_DB", "hub"),
         )
     }
 DATABASES["default"].setdefault("OPTIONS", {})

@@ -1,0 +1,214 @@
+"""Server time and query count of the inbox's hot paths on a benchmark dataset.
+
+Build the dataset first (bench/build_dataset.py), then for example:
+
+    EMBEDDED_POSTGRES_DB=hub_bench_1k .venv/bin/python bench/inbox_timings.py
+    EMBEDDED_POSTGRES_DB=hub_bench_1m .venv/bin/python bench/inbox_timings.py --runs 30
+
+Each scenario runs through Django's full request stack in this process (middleware, session,
+view, template), timed with perf_counter: median and p95 of --runs runs after --warmup runs.
+It also checks that no statement of the list path uses OFFSET.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# production settings, but static file URLs without a collectstatic manifest
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from conversations import selectors  # noqa: E402
+
+HTMX_LIST = {"HX-Request": "true", "HX-Target": "conversation-list"}
+HTMX_CHAT = {"HX-Request": "true", "HX-Target": "chat-column"}
+
+
+def load_dataset() -> dict:
+    name = settings.DATABASES["default"]["NAME"]
+    path = ROOT / "bench" / f".dataset-{name}.json"
+    if not path.exists():
+        sys.exit(f"No dataset description at {path}: build it with bench/build_dataset.py first.")
+    return json.loads(path.read_text())
+
+
+def measure(client: Client, url: str, params, headers: dict, runs: int, warmup: int) -> dict:
+    if callable(params):  # computed just before the scenario runs (poll tokens)
+        params = params()
+    for _ in range(warmup):
+        client.get(url, params, headers=headers)
+    times, statuses = [], set()
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url, params, headers=headers)
+        times.append((time.perf_counter() - start) * 1000)
+        statuses.add(response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url, params, headers=headers)
+    times.sort()
+    return {
+        "median_ms": statistics.median(times),
+        "p95_ms": times[max(0, int(round(0.95 * len(times))) - 1)],
+        "queries": len(queries.captured_queries),
+        "status": ",".join(str(s) for s in sorted(statuses)),
+        "offset": any(" OFFSET " in q["sql"].upper() for q in queries.captured_queries),
+    }
+
+
+def cursor_at(company_id: int, row: int) -> str:
+    """The keyset cursor after `row` rows of the All list (found here with OFFSET, once: the
+    app itself only ever walks forward from a cursor)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_message_at, id FROM conversations_conversation WHERE company_id = %s"
+            " ORDER BY last_message_at DESC, id DESC OFFSET %s LIMIT 1",
+            [company_id, row - 1],
+        )
+        stamp, pk = cursor.fetchone()
+    return str(selectors.Cursor(stamp, pk))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    dataset = load_dataset()
+    admin = User.objects.get(pk=dataset["admin_user_id"])
+    agent = User.objects.get(pk=dataset["agent01_user_id"])
+    company = admin.company
+    admin_client, agent_client = Client(), Client()
+    admin_client.force_login(admin)
+    agent_client.force_login(agent)
+    inbox = reverse("conversations:inbox")
+    conversation_200 = dataset["conversation_200_id"]
+    # a changed chat poll brings one new message: the agent has seen all but the newest
+    second_newest = (
+        selectors.chat_messages(
+            selectors.conversation_for(agent, company, conversation_200), limit=2
+        )
+        .messages[0]
+        .pk
+    )
+    # page 400 where the dataset has it, else its last full page (1k conversations = 40 pages)
+    total = dataset["counts"]["conversations"]
+    page_number = min(400, total // selectors.PAGE_SIZE)
+
+    scenarios = [
+        (
+            "unchanged list poll",
+            admin_client,
+            inbox,
+            lambda: {"tab": "all", "v": selectors.list_version(admin, company)},
+            HTMX_LIST,
+        ),
+        (
+            "unchanged chat poll",
+            agent_client,
+            reverse("conversations:poll", args=[conversation_200]),
+            lambda: {
+                "v": selectors.see_conversation(agent, company, conversation_200).version,
+                "after": 0,
+            },
+            {"HX-Request": "true"},
+        ),
+        ("inbox first page (All, full page)", admin_client, inbox, {"tab": "all"}, {}),
+        (
+            "Unassigned tab + WhatsApp filter",
+            agent_client,
+            inbox,
+            {"tab": "unassigned", "channel": "whatsapp"},
+            HTMX_LIST,
+        ),
+        (
+            "search (rare word, any status)",
+            admin_client,
+            inbox,
+            {"tab": "all", "status": "any", "q": "zeppelin"},
+            HTMX_LIST,
+        ),
+        (
+            "search (customer name prefix)",
+            admin_client,
+            inbox,
+            {"tab": "all", "status": "any", "q": "mar"},
+            HTMX_LIST,
+        ),
+        (
+            "chat pane, 200-message conversation",
+            agent_client,
+            reverse("conversations:conversation", args=[conversation_200]),
+            {},
+            HTMX_CHAT,
+        ),
+        (
+            "chat pane, 10,000-message conversation",
+            admin_client,
+            reverse("conversations:conversation", args=[dataset["conversation_10000_id"]]),
+            {},
+            HTMX_CHAT,
+        ),
+        ("changed list poll", admin_client, inbox, {"tab": "all", "v": "stale"}, HTMX_LIST),
+        (
+            "changed chat poll",
+            agent_client,
+            reverse("conversations:poll", args=[conversation_200]),
+            {"v": "stale", "after": second_newest},
+            {"HX-Request": "true"},
+        ),
+        (
+            f"page {page_number} of the list (load more)",
+            admin_client,
+            reverse("conversations:more"),
+            {
+                "tab": "all",
+                "status": "any",
+                "after": cursor_at(company.pk, (page_number - 1) * selectors.PAGE_SIZE),
+            },
+            {"HX-Request": "true"},
+        ),
+    ]
+    print(
+        f"database {settings.DATABASES['default']['NAME']}: "
+        f"{dataset['counts']['conversations']:,} conversations, "
+        f"{dataset['counts']['messages']:,} messages; {args.runs} runs each\n"
+    )
+    print(f"{'scenario':<40} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'status':>7}")
+    offset_seen = False
+    for name, client, url, params, headers in scenarios:
+        result = measure(client, url, params, headers, args.runs, args.warmup)
+        offset_seen |= result["offset"]
+        print(
+            f"{name:<40} {result['median_ms']:>10.1f} {result['p95_ms']:>8.1f} "
+            f"{result['queries']:>8} {result['status']:>7}"
+        )
+    print("\nOFFSET in the list path:", "YES (bug)" if offset_seen else "none")
+
+
+if __name__ == "__main__":
+    main()
