@@ -224,3 +224,20 @@ def test_agent_edits_the_customer_and_starts_a_conversation(page: Page, live_ser
     expect(
         page.locator("#chat-messages").get_by_text("Asked about opening hours; answered.")
     ).to_be_visible()
+
+
+def test_a_poll_brings_the_customers_message_and_the_draft_survives(page: Page, live_server, demo):
+    sign_in(page, live_server.url, "ana@acme.example")
+    conversation_id = open_first_unassigned_unread(page)
+    composer = page.get_by_label("Reply to")
+    composer.fill("Half-written answer")
+    customer_writes(Conversation.objects.get(pk=conversation_id), "Are you still there?")
+    expect(page.locator("#chat-messages").get_by_text("Are you still there?")).to_be_visible(
+        timeout=7000
+    )
+    expect(composer).to_have_value("Half-written answer")
+    expect(page.locator("#chat-messages [data-message]")).to_have_count(
+        Message.objects.filter(conversation_id=conversation_id).count()
+    )
+    composer.press("Enter")  # the poll showed the new message, so this is not refused
+    expect(page.locator("#chat-messages").get_by_text("Half-written answer")).to_be_visible()

@@ -193,6 +193,8 @@ def test_changed_chat_poll_appends_only_the_new_messages(company, agent, client_
     assert b"brand new message" in response.content
     assert b"old one" not in response.content
     assert f'"after": "{new.pk}"'.encode() in response.content
+    # the composer's "newest seen" moves too, so a send after this poll is not refused
+    assert f'id="composer-last-seen" name="last_seen" value="{new.pk}"'.encode() in response.content
 
 
 def test_a_colleague_viewing_shows_in_the_chat_and_the_list(company, agent, client_for):
