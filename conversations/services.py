@@ -140,7 +140,8 @@ def retry_delivery(user: User, *, company_id: int, message_id: int) -> Message:
     """Queue a failed agent message again (the retry button in the chat)."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
+            .select_related("sender_user")
             .filter(
                 conversation__in=visible_conversations(user, company_id),
                 sender_type=Message.SenderType.AGENT,

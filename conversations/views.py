@@ -256,7 +256,6 @@ def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
         raise Http404 from missing
     except ValidationError as error:
         return HttpResponse(error.messages[0], status=400)
-    message.sender_user = request.user if message.sender_user_id == request.user.pk else None
     return render(
         request, f"{TEMPLATE}#message", {"message": message, "conversation": conversation}
     )

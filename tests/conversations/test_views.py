@@ -414,3 +414,25 @@ def test_anonymous_poll_gets_a_client_redirect_to_sign_in(company):
     response = Client().get(reverse("conversations:poll", args=[conversation.pk]), headers=HTMX)
     assert response.status_code == 200
     assert response["HX-Redirect"].startswith(reverse("accounts:login"))
+
+
+def test_retry_requeues_a_failed_message_and_shows_it_pending(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    failed = MessageFactory(
+        conversation=conversation,
+        sender_type="agent",
+        sender_user=agent,
+        delivery_status="failed",
+        last_error="Provider said no.",
+    )
+    response = client_for.post(
+        reverse("conversations:retry", args=[conversation.pk, failed.pk]), headers=HTMX
+    )
+    assert response.status_code == 200
+    assert b"Pending" in response.content and b"Ana" in response.content
+    failed.refresh_from_db()
+    assert failed.delivery_status == "pending"
+    again = client_for.post(
+        reverse("conversations:retry", args=[conversation.pk, failed.pk]), headers=HTMX
+    )
+    assert again.status_code == 400
