@@ -21,7 +21,7 @@ help:
 run: install
 	DEBUG=$${DEBUG:-1} $(MANAGE) run_hub
 
-test: install
+test: install $(OIDC_PROVIDER_MODULES)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen pytest
@@ -46,6 +46,12 @@ NODE_MODULES := theme/static_src/node_modules/.package-lock.json
 $(NODE_MODULES): theme/static_src/package.json theme/static_src/package-lock.json
 	cd theme/static_src && npm install --no-audit --no-fund --loglevel=error
 
+# the OpenID provider the single sign-on tests start (tests/oidc_provider/server.js)
+OIDC_PROVIDER_MODULES := tests/oidc_provider/node_modules/.package-lock.json
+
+$(OIDC_PROVIDER_MODULES): tests/oidc_provider/package.json tests/oidc_provider/package-lock.json
+	cd tests/oidc_provider && npm install --no-audit --no-fund --loglevel=error
+
 $(CSS): $(NODE_MODULES) theme/static_src/src/styles.css $(shell find templates */templates static/js -name '*.html' -o -name '*.js' 2>/dev/null)
 	cd theme/static_src && npm run --silent build
 
@@ -61,4 +67,4 @@ db-stop:
 	if pgrep -f "postgres -D $(CURDIR)/.data/postgres" >/dev/null; then echo "Still in use by a running hub process."; else echo "Embedded PostgreSQL stopped."; fi
 
 clean:
-	rm -rf .venv theme/static_src/node_modules theme/static/css/dist staticfiles
+	rm -rf .venv theme/static_src/node_modules tests/oidc_provider/node_modules theme/static/css/dist staticfiles

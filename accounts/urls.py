@@ -1,19 +1,13 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.forms import SignInForm
+from accounts import oidc, views
 
 app_name = "accounts"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html",
-            authentication_form=SignInForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("logout/", views.sign_out, name="logout"),
+    # single sign-on (OpenID Connect): 404 while it is not configured
+    path("oidc/authenticate/", oidc.AuthenticationRequestView.as_view(), name="oidc_authenticate"),
+    path("oidc/callback/", oidc.CallbackView.as_view(), name="oidc_callback"),
 ]

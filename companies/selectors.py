@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import Role, User
 from companies.models import Company
@@ -69,3 +69,12 @@ def company_overview(company: Company) -> CompanyOverview:
         conversations_by_status=by_status,
         unread_messages=unread or 0,
     )
+
+
+def staff_of(company: Company) -> QuerySet[User]:
+    """The company's people, active first, then by name."""
+    return User.objects.for_company(company).order_by("-is_active", "first_name", "email", "id")
+
+
+def active_user_count(company: Company) -> int:
+    return User.objects.for_company(company).filter(is_active=True).count()

@@ -18,10 +18,12 @@ class AssignForm(forms.Form):
     # a user id, "" to unassign
     assignee = forms.CharField(required=False)
 
-    def clean_assignee(self) -> int | None:
+    def clean_assignee(self) -> int | str | None:
         value = self.cleaned_data["assignee"]
         if value in ("", "none"):
             return None
+        if value == "me":
+            return value
         if not value.isdigit():
             raise forms.ValidationError("Choose someone to assign to.")
         return int(value)

@@ -298,7 +298,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse(form.errors["assignee"][0], status=400)
     assignee = form.cleaned_data["assignee"]
-    if request.POST.get("assignee") == "me":
+    if assignee == "me":
         assignee = request.user.pk
     try:
         services.assign_conversation(

@@ -17,6 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str]]]:
         items = [
             ("Overview", "companies:overview", "chart"),
             ("Inbox", "conversations:inbox", "inbox"),
+            ("Staff", "companies:staff", "users"),
         ]
     elif user.role == Role.SUPER_ADMIN:
         items = [
@@ -27,5 +28,9 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str]]]:
     nav = []
     for label, name, icon in items:
         url = reverse(name)
-        nav.append({"label": label, "url": url, "icon": icon, "active": current.startswith(url)})
+        nav.append({"label": label, "url": url, "icon": icon, "active": False})
+    # the longest matching prefix is the current page (/company/ against /company/staff/)
+    matches = [item for item in nav if current.startswith(item["url"])]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return {"nav_items": nav}

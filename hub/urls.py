@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
 
 from hub import views
 
@@ -8,6 +9,15 @@ urlpatterns = [
     path("home/", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/set_password.html",
+            success_url=reverse_lazy("accounts:login"),
+            post_reset_login=False,
+        ),
+        name="set-password",
+    ),
     path("inbox/", include("conversations.urls")),
     path("company/", include("companies.urls")),
     path("system/", include("analytics.urls")),

@@ -13,12 +13,20 @@ from tests.factories import CompanyFactory, UserFactory
 # beside it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# oidc_provider / sso_settings: a real OpenID provider on loopback for the single sign-on tests
+pytest_plugins = ["tests.oidc_fixtures"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Tests run with DEBUG off, as production does, but over plain HTTP and without collectstatic.
+    # a fast hasher: thousands of users are made in tests, none need a strong hash
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+    # sign-in throttling needs a request in every authenticate(); tests/accounts/test_throttle.py
+    # switches it on
+    settings.AXES_ENABLED = False
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

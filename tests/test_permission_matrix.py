@@ -1,0 +1,279 @@
+"""Every URL in the URL conf x each role x own company / other company gives the expected answer.
+
+The rules live in one table, RULES. A URL added without a rule fails
+test_every_url_has_a_rule, so nobody ships a page without deciding who may see it.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Role
+from tests.factories import (
+    CompanyFactory,
+    ConversationFactory,
+    MessageFactory,
+    UserFactory,
+)
+
+ROLES = ("anonymous", "agent", "company_admin", "super_admin")
+SIGN_IN = 302  # anonymous visitors are sent to the sign-in page
+
+# name: (method, object the URL points at, {role: status}); for URLs with an object, agents and
+# company admins also get another company's object, which is always 404.
+RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
+    "landing": (
+        "get",
+        None,
+        {"anonymous": 200, "agent": 302, "company_admin": 302, "super_admin": 302},
+    ),
+    "home": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 302, "company_admin": 302, "super_admin": 302},
+    ),
+    "healthz": ("get", None, dict.fromkeys(ROLES, 200)),
+    "accounts:login": (
+        "get",
+        None,
+        {"anonymous": 200, "agent": 302, "company_admin": 302, "super_admin": 302},
+    ),
+    "accounts:logout": ("post", None, dict.fromkeys(ROLES, 302)),
+    # single sign-on routes answer 404 while no OpenID provider is configured (as in tests);
+    # tests/accounts/test_oidc.py covers them configured
+    "accounts:oidc_authenticate": ("get", None, dict.fromkeys(ROLES, 404)),
+    "accounts:oidc_callback": ("get", None, dict.fromkeys(ROLES, 404)),
+    "set-password": ("get", "password_link", dict.fromkeys(ROLES, 200)),
+    "conversations:inbox": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:more": (
+        "get",
+        "cursor",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:start": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:customer-choices": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:conversation": (
+        "get",
+        "conversation",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:poll": (
+        "get",
+        "conversation",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:earlier": (
+        "get",
+        "conversation",
+        {"anonymous": SIGN_IN, "agent": 400, "company_admin": 400, "super_admin": 403},
+    ),
+    "conversations:reply": (
+        "post",
+        "conversation",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:status": (
+        "post",
+        "conversation",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:assign": (
+        "post",
+        "conversation",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:read": (
+        "post",
+        "conversation",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:customer": (
+        "post",
+        "conversation",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "conversations:retry": (
+        "post",
+        "failed_message",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "companies:overview": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "companies:staff": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "companies:staff-create": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "companies:staff-edit": (
+        "get",
+        "staff_member",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "companies:staff-active": (
+        "post",
+        "staff_member",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
+    ),
+    "companies:staff-link": (
+        "post",
+        "staff_member",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
+    ),
+    "analytics:system-overview": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 403, "super_admin": 200},
+    ),
+}
+# Django admin, every page: super admins only.
+ADMIN_RULE = {"agent": 403, "company_admin": 403, "super_admin": 200}
+OBJECT_URLS = {
+    name
+    for name, (_, obj, _) in RULES.items()
+    if obj in {"conversation", "failed_message", "staff_member"}
+}
+
+
+def url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns: list, namespace: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = ":".join(filter(None, [namespace, pattern.namespace]))
+                walk(pattern.url_patterns, inner or None)
+            elif isinstance(pattern, URLPattern):
+                names.add(f"{namespace}:{pattern.name}" if namespace else str(pattern.name))
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def test_every_url_has_a_rule():
+    missing = {name for name in url_names() if not name.startswith("admin:")} - set(RULES)
+    assert missing == set(), f"add these URLs to RULES in {__file__}: {sorted(missing)}"
+
+
+class World:
+    """Two companies with staff and conversations; every object exists in both."""
+
+    def __init__(self) -> None:
+        self.own, self.other = CompanyFactory(), CompanyFactory()
+        self.users = {
+            "agent": UserFactory(company=self.own, role=Role.AGENT),
+            "company_admin": UserFactory(company=self.own, role=Role.COMPANY_ADMIN),
+            "super_admin": UserFactory(company=None, role=Role.SUPER_ADMIN),
+        }
+        self.objects = {company.pk: self._objects(company) for company in (self.own, self.other)}
+
+    def _objects(self, company) -> dict[str, object]:
+        conversation = ConversationFactory(company=company, assigned_user=None)
+        MessageFactory(conversation=conversation)
+        failed = MessageFactory(
+            conversation=conversation, sender_type="agent", delivery_status="failed"
+        )
+        return {
+            "conversation": (conversation.pk,),
+            "failed_message": (conversation.pk, failed.pk),
+            "staff_member": (UserFactory(company=company, role=Role.AGENT).pk,),
+        }
+
+    def client(self, role: str) -> Client:
+        client = Client()
+        if role != "anonymous":
+            client.force_login(self.users[role])
+        return client
+
+    def request(self, role: str, name: str, *, company=None) -> int:
+        method, obj, _ = RULES[name]
+        args, query = (), ""
+        if obj == "password_link":
+            args = ("MQ", "not-a-valid-token")
+        elif obj == "cursor":
+            query = "?after=2026-01-01T00:00:00%2B00:00_1"
+        elif obj is not None:
+            args = self.objects[(company or self.own).pk][obj]
+        data = {
+            "content": "hi",
+            "last_seen": "9" * 12,
+            "status": "resolved",
+            "assignee": "me",
+            "name": "N",
+            "active": "0",
+        }
+        client = self.client(role)
+        url = reverse(name, args=args) + query
+        response = client.post(url, data) if method == "post" else client.get(url)
+        if role == "anonymous" and response.status_code == 302:
+            location = response["Location"]
+            assert name in {"landing", "accounts:logout"} or location.startswith(
+                reverse("accounts:login")
+            ), location
+        return response.status_code
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(RULES))
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_expected_answer(name, role):
+    world = World()
+    assert world.request(role, name) == RULES[name][2][role]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name, role",
+    [
+        (name, role)
+        for name in sorted(OBJECT_URLS)
+        for role in ("agent", "company_admin")
+        if RULES[name][2][role] < 400  # roles that may use the URL on their own company
+    ],
+)
+def test_another_companys_object_is_a_404(name, role):
+    world = World()
+    assert world.request(role, name, company=world.other) == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_django_admin_is_for_super_admins_on_every_model_page(role):
+    world = World()
+    client = world.client(role)
+    pages = [reverse("admin:index")]
+    for model in (
+        "companies/company",
+        "accounts/user",
+        "customers/customer",
+        "inboxes/inbox",
+        "conversations/conversation",
+        "conversations/message",
+    ):
+        pages += [f"/admin/{model}/", f"/admin/{model}/add/"]
+    pages.append(reverse("admin:companies_company_change", args=[world.own.pk]))
+    for page in pages:
+        response = client.get(page, follow=True)
+        if role == "anonymous":  # sent to the hub's own sign-in page
+            assert response.redirect_chain[-1][0].startswith(reverse("accounts:login")), page
+        else:
+            assert response.status_code == ADMIN_RULE[role], (page, response.status_code)
