@@ -11,6 +11,9 @@ export UV_LINK_MODE ?= copy
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 CSS := theme/static/css/dist/styles.css
+# the OpenID provider the single sign-on tests start (tests/oidc_provider/server.js); defined up
+# here because make expands a rule's prerequisites where the rule is read
+OIDC_PROVIDER_MODULES := tests/oidc_provider/node_modules/.package-lock.json
 
 .PHONY: help run test lint install uv deps css browser collectstatic db-stop clean
 
@@ -45,9 +48,6 @@ NODE_MODULES := theme/static_src/node_modules/.package-lock.json
 # which `npm ci` then rejects; install still honours the locked versions.
 $(NODE_MODULES): theme/static_src/package.json theme/static_src/package-lock.json
 	cd theme/static_src && npm install --no-audit --no-fund --loglevel=error
-
-# the OpenID provider the single sign-on tests start (tests/oidc_provider/server.js)
-OIDC_PROVIDER_MODULES := tests/oidc_provider/node_modules/.package-lock.json
 
 $(OIDC_PROVIDER_MODULES): tests/oidc_provider/package.json tests/oidc_provider/package-lock.json
 	cd tests/oidc_provider && npm install --no-audit --no-fund --loglevel=error

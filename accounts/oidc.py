@@ -8,6 +8,7 @@ pair; later ones match by that pair only. Every refusal carries a reason the ref
 
 import functools
 import logging
+import time
 from urllib.parse import urlencode
 
 import jwt
@@ -65,6 +66,11 @@ REFUSALS = {
         "This account is linked to another identity",
         "The account with your email address signs in with a different identity at the provider. "
         "Ask your company admin for help.",
+    ),
+    "unreachable": (
+        "The sign-in provider cannot be reached",
+        "Try again in a moment, or sign in with your password if your company allows it. "
+        "Nothing was changed.",
     ),
     "failed": (
         "The sign-in could not be verified",
@@ -215,7 +221,11 @@ class AuthenticationRequestView(OIDCAuthenticationRequestView):
         super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except (requests.RequestException, ValueError):
+            logger.warning("Single sign-on: the provider's discovery document is unreachable.")
+            return refusal(request, "unreachable")
         self.OIDC_RP_CLIENT_ID = self.get_settings("OIDC_RP_CLIENT_ID")
         return super().get(request)
 
@@ -271,8 +281,25 @@ class HtmxSessionRefresh(SessionRefresh):
         return {reverse(name) for name in names}
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        if not oidc_enabled():
+        # cheap checks first: only a single sign-on session whose ID token has expired needs the
+        # provider, so a provider that is down never breaks password users or anonymous pages
+        if not oidc_enabled() or not self.is_refreshable_url(request):
             return None
+        if request.session.get("oidc_id_token_expiration", 0) > time.time():
+            return None
+        try:
+            self._load_provider_settings()
+        except (requests.RequestException, ImproperlyConfigured, ValueError):
+            logger.warning("Single sign-on renewal skipped: the provider cannot be reached.")
+            return None
+        response = super().process_request(request)
+        if response is None or not getattr(request, "htmx", False):
+            return response
+        current = request.htmx.current_url_abs_path or "/"
+        request.session["oidc_login_next"] = current
+        return HttpResponseClientRedirect(response["Location"])
+
+    def _load_provider_settings(self) -> None:
         for attr, name in [
             ("OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_AUTHORIZATION_ENDPOINT"),
             ("OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_ID"),
@@ -291,12 +318,6 @@ class HtmxSessionRefresh(SessionRefresh):
             }
             args = (defaults[name],) if name in defaults else ()
             setattr(self, attr, self.get_settings(name, *args))
-        response = super().process_request(request)
-        if response is None or not getattr(request, "htmx", False):
-            return response
-        current = request.htmx.current_url_abs_path or "/"
-        request.session["oidc_login_next"] = current
-        return HttpResponseClientRedirect(response["Location"])
 
 
 def provider_logout_url(request: HttpRequest) -> str | None:

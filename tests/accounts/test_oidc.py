@@ -309,3 +309,34 @@ def test_an_expired_id_token_is_renewed_silently_and_an_ended_provider_session_s
         "/accounts/login/?next=%2Finbox%2F",
     )
     assert "_auth_user_id" not in hub.session
+
+
+def test_an_unreachable_provider_breaks_neither_pages_nor_password_sign_in(settings, db):
+    """A provider that is down (nothing listens on port 9) must not take the hub down with it."""
+    from django.test import Client
+
+    from accounts import oidc
+    from tests.factories import PASSWORD, UserFactory
+
+    oidc._discovery.cache_clear()
+    settings.OIDC_ISSUER = "http://127.0.0.1:9/"
+    settings.OIDC_RP_CLIENT_ID = "hub"
+    settings.OIDC_RP_CLIENT_SECRET = "secret"
+    # as hub/settings.py wires it when single sign-on is configured at start
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "accounts.oidc.HubOIDCBackend",
+    ]
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "accounts.oidc.HtmxSessionRefresh"]
+    user = UserFactory(email="pw@example.com")
+    client = Client()
+    assert client.get("/accounts/login/").status_code == 200
+    start = client.get("/accounts/oidc/authenticate/")
+    assert start.status_code == 403
+    assert b"cannot be reached" in start.content
+    assert (
+        client.post("/accounts/login/", {"username": user.email, "password": PASSWORD}).status_code
+        == 302
+    )
+    assert client.get("/inbox/").status_code == 200
+    oidc._discovery.cache_clear()
