@@ -6,6 +6,7 @@ app_name = "companies"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("settings/", views.settings_view, name="settings"),
     path("staff/", views.staff_list, name="staff"),
     path("staff/new/", views.staff_create, name="staff-create"),
     path("staff/<int:user_id>/", views.staff_edit, name="staff-edit"),

@@ -12,6 +12,7 @@ from accounts.decorators import company_required, role_required
 from accounts.models import Role, User
 from companies.forms import StaffEditForm, StaffForm
 from companies.selectors import active_user_count, company_overview, staff_of
+from companies.services import rename_company
 
 company_admin = role_required(Role.COMPANY_ADMIN)
 
@@ -139,3 +140,28 @@ def staff_send_link(request: HttpRequest, user_id: int) -> HttpResponse:
     )
     messages.success(request, f"Sent {member.email} a link to choose a password: {link}")
     return redirect("companies:staff")
+
+
+@company_admin
+@company_required
+def settings_view(request: HttpRequest) -> HttpResponse:
+    """The company's name; its plan, limits and usage (read-only: the platform sets them)."""
+    error = ""
+    if request.method == "POST":
+        try:
+            rename_company(request.user, company=request.company, name=request.POST.get("name", ""))
+        except ValidationError as invalid:
+            error = invalid.messages[0]
+        else:
+            messages.success(request, "Company name saved.")
+            return redirect("companies:settings")
+    return render(
+        request,
+        "companies/settings.html",
+        {
+            "overview": company_overview(request.company),
+            "name": request.POST.get("name", request.company.name),
+            "error": error,
+        },
+        status=422 if error else 200,
+    )

@@ -18,6 +18,8 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str]]]:
             ("Overview", "companies:overview", "chart"),
             ("Inbox", "conversations:inbox", "inbox"),
             ("Staff", "companies:staff", "users"),
+            ("Inboxes", "inboxes:list", "inbox"),
+            ("Settings", "companies:settings", "cog"),
         ]
     elif user.role == Role.SUPER_ADMIN:
         items = [

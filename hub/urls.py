@@ -19,6 +19,7 @@ urlpatterns = [
         name="set-password",
     ),
     path("inbox/", include("conversations.urls")),
+    path("company/inboxes/", include("inboxes.urls")),
     path("company/", include("companies.urls")),
     path("system/", include("analytics.urls")),
     path("admin/", admin.site.urls),

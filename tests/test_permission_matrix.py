@@ -139,6 +139,31 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         "staff_member",
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
     ),
+    "companies:settings": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "inboxes:list": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "inboxes:create": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "inboxes:edit": (
+        "get",
+        "inbox",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "inboxes:active": (
+        "post",
+        "inbox",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
+    ),
     "analytics:system-overview": (
         "get",
         None,
@@ -196,6 +221,7 @@ class World:
             "conversation": (conversation.pk,),
             "failed_message": (conversation.pk, failed.pk),
             "staff_member": (UserFactory(company=company, role=Role.AGENT).pk,),
+            "inbox": (conversation.inbox_id,),
         }
 
     def client(self, role: str) -> Client:

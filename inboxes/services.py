@@ -1,0 +1,86 @@
+"""Inbox management by company admins: connect, edit, deactivate, within the channel limit.
+
+Secrets are write-only: a blank secret field on edit keeps the stored value, and no secret is ever
+returned to a page or written to a log.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from accounts.models import User
+from companies.models import Company
+from inboxes.credentials import CREDENTIAL_FIELDS
+from inboxes.models import Channel, Inbox
+
+
+def _check_manager(actor: User, company: Company) -> None:
+    if not (actor.is_super_admin or (actor.is_company_admin and actor.company_id == company.pk)):
+        raise PermissionDenied("Only this company's admins manage its inboxes.")
+
+
+def _check_channel_limit(company: Company) -> None:
+    active = Inbox.objects.for_company(company).filter(is_active=True).count()
+    if active >= company.max_channels:
+        raise ValidationError(
+            f"This company has reached its {company.max_channels}-inbox limit. "
+            "Raise the limit or deactivate an inbox."
+        )
+
+
+def _credentials(kind: str, submitted: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
+    values, missing = {}, []
+    for field in CREDENTIAL_FIELDS[kind]:
+        value = (submitted.get(field.name) or "").strip()
+        if field.is_secret and not value:
+            value = stored.get(field.name, "")  # blank keeps the secret already stored
+        if not value:
+            missing.append(field.name)
+        values[field.name] = value
+    if missing:
+        raise ValidationError(dict.fromkeys(missing, "Fill this in to connect the channel."))
+    return values
+
+
+def create_inbox(
+    actor: User, *, company: Company, kind: str, name: str, credentials: dict[str, str]
+) -> Inbox:
+    _check_manager(actor, company)
+    if kind not in Channel.values:
+        raise ValidationError({"kind": "Choose a channel."})
+    if not name.strip():
+        raise ValidationError({"name": "Give the inbox a name your agents will recognise."})
+    values = _credentials(kind, credentials, {})
+    with transaction.atomic():
+        Company.objects.select_for_update().get(pk=company.pk)  # one limit check at a time
+        _check_channel_limit(company)
+        return Inbox.objects.create(
+            company=company, kind=kind, name=name.strip(), credentials=values
+        )
+
+
+def update_inbox(
+    actor: User, *, company: Company, inbox_id: int, name: str, credentials: dict[str, str]
+) -> Inbox:
+    _check_manager(actor, company)
+    if not name.strip():
+        raise ValidationError({"name": "Give the inbox a name your agents will recognise."})
+    with transaction.atomic():
+        inbox = Inbox.objects.for_company(company).select_for_update().get(pk=inbox_id)
+        inbox.credentials = _credentials(inbox.kind, credentials, inbox.credentials)
+        inbox.name = name.strip()
+        inbox.save(update_fields=["name", "credentials", "updated_at"])
+    return inbox
+
+
+def set_inbox_active(actor: User, *, company: Company, inbox_id: int, is_active: bool) -> Inbox:
+    """Deactivated inboxes stop receiving (their webhooks refuse) and free a place in the limit."""
+    _check_manager(actor, company)
+    with transaction.atomic():
+        Company.objects.select_for_update().get(pk=company.pk)
+        inbox = Inbox.objects.for_company(company).select_for_update().get(pk=inbox_id)
+        if inbox.is_active != is_active:
+            if is_active:
+                _check_channel_limit(company)
+            inbox.is_active = is_active
+            inbox.save(update_fields=["is_active", "updated_at"])
+    return inbox
