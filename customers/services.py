@@ -1,6 +1,6 @@
 """Changes to customers, checked against the acting user's company."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
@@ -28,7 +28,7 @@ def _check_identities_free(company_id: int, customer: Customer) -> None:
         raise ValidationError(errors)
 
 
-def create_customer(user: User, *, company_id: int, name: str, **identities: str) -> Customer:
+def create_customer(user: User, *, company_id: int, name: str, **identities: object) -> Customer:
     customer = Customer(company_id=company_id, name=name.strip(), **identities)
     if not customer.name:
         raise ValidationError({"name": "Enter the customer's name."})
@@ -57,4 +57,34 @@ def update_customer_profile(
         customer.name = name
         customer.is_vip = is_vip
         customer.save(update_fields=["name", "is_vip", "updated_at"])
+    return customer
+
+
+def _check_editor(actor: User, company_id: int) -> None:
+    if not (actor.is_super_admin or (actor.is_company_admin and actor.company_id == company_id)):
+        raise PermissionDenied("Only this company's admins change customers.")
+
+
+def save_customer(
+    actor: User, *, company_id: int, customer_id: int | None, fields: dict[str, object]
+) -> Customer:
+    """Create (customer_id None) or update a customer; an identity another customer of the
+    company already has is an error that names that customer."""
+    _check_editor(actor, company_id)
+    if customer_id is None:
+        return create_customer(actor, company_id=company_id, **fields)
+    with transaction.atomic():
+        customer = Customer.objects.for_company(company_id).select_for_update().get(pk=customer_id)
+        for name, value in fields.items():
+            setattr(customer, name, value)
+        if not customer.name.strip():
+            raise ValidationError({"name": "Enter the customer's name."})
+        _check_identities_free(company_id, customer)
+        try:
+            with transaction.atomic():
+                customer.save()
+        except IntegrityError as error:
+            raise ValidationError(
+                "Another customer was just saved with one of these details."
+            ) from error
     return customer

@@ -12,11 +12,15 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str]]]:
         return {"nav_items": []}
     items: list[tuple[str, str, str]] = []
     if user.role == Role.AGENT:
-        items = [("Inbox", "conversations:inbox", "inbox")]
+        items = [
+            ("Inbox", "conversations:inbox", "inbox"),
+            ("Customers", "customers:list", "users"),
+        ]
     elif user.role == Role.COMPANY_ADMIN:
         items = [
             ("Overview", "companies:overview", "chart"),
             ("Inbox", "conversations:inbox", "inbox"),
+            ("Customers", "customers:list", "users"),
             ("Staff", "companies:staff", "users"),
             ("Inboxes", "inboxes:list", "inbox"),
             ("Settings", "companies:settings", "cog"),

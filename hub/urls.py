@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("inbox/", include("conversations.urls")),
     path("company/inboxes/", include("inboxes.urls")),
+    path("customers/", include("customers.urls")),
     path("company/", include("companies.urls")),
     path("system/", include("analytics.urls")),
     path("admin/", admin.site.urls),

@@ -164,6 +164,26 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         "inbox",
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
     ),
+    "customers:list": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "customers:export": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
+    "customers:create": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "customers:edit": (
+        "get",
+        "customer",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
     "analytics:system-overview": (
         "get",
         None,
@@ -222,6 +242,7 @@ class World:
             "failed_message": (conversation.pk, failed.pk),
             "staff_member": (UserFactory(company=company, role=Role.AGENT).pk,),
             "inbox": (conversation.inbox_id,),
+            "customer": (conversation.customer_id,),
         }
 
     def client(self, role: str) -> Client:

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("export.csv", views.customer_export, name="export"),
+    path("new/", views.customer_create, name="create"),
+    path("<int:pk>/", views.customer_edit, name="edit"),
+]
