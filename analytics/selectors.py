@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from companies.models import Company
@@ -80,3 +80,7 @@ def company_usage(limit: int = 50) -> list[CompanyUsage]:
         )
         for c in companies
     ]
+
+
+def all_companies() -> QuerySet[Company]:
+    return Company.objects.order_by("name", "id")

@@ -1,9 +1,15 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.models import Role
-from analytics.selectors import company_usage, system_overview
+from accounts.services import send_set_password_link
+from analytics.selectors import all_companies, company_usage, system_overview
+from companies import services
+from companies.forms import CompanyPlanForm, NewCompanyForm
 
 
 @role_required(Role.SUPER_ADMIN)
@@ -14,3 +20,76 @@ def system_overview_view(request: HttpRequest) -> HttpResponse:
         "analytics/system_overview.html",
         {"overview": system_overview(), "usage": company_usage()},
     )
+
+
+def _apply_errors(form, error: ValidationError) -> None:  # noqa: ANN001
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@role_required(Role.SUPER_ADMIN)
+def company_create(request: HttpRequest) -> HttpResponse:
+    """A new company and its first admin, who gets a link to choose a password."""
+    form = NewCompanyForm(request.POST or None, initial={"max_users": 5, "max_channels": 3})
+    if request.method == "POST" and form.is_valid():
+        try:
+            company, admin = services.create_company_with_admin(request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            link = send_set_password_link(
+                request.user,
+                company=company,
+                user_id=admin.pk,
+                base_url=request.build_absolute_uri("/"),
+            )
+            messages.success(
+                request,
+                f"{company.name} was created; {admin.email} was sent a sign-in link: {link}",
+            )
+            return redirect("analytics:system-overview")
+    return render(
+        request, "analytics/company_form.html", {"form": form}, status=422 if form.errors else 200
+    )
+
+
+@role_required(Role.SUPER_ADMIN)
+def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    company = get_object_or_404(all_companies(), pk=pk)
+    form = CompanyPlanForm(
+        request.POST or None,
+        initial={
+            "subscription_plan": company.subscription_plan,
+            "max_users": company.max_users,
+            "max_channels": company.max_channels,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        services.update_company_plan(request.user, company_id=company.pk, **form.cleaned_data)
+        messages.success(request, f"Saved {company.name}'s plan and limits.")
+        return redirect("analytics:system-overview")
+    return render(
+        request,
+        "analytics/company_form.html",
+        {"form": form, "company": company},
+        status=422 if form.errors else 200,
+    )
+
+
+@role_required(Role.SUPER_ADMIN)
+@require_POST
+def company_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    company = get_object_or_404(all_companies(), pk=pk)
+    activate = request.POST.get("active") == "1"
+    services.set_company_active(request.user, company_id=company.pk, is_active=activate)
+    if activate:
+        messages.success(request, f"{company.name} was reactivated.")
+    else:
+        messages.success(
+            request,
+            f"{company.name} was deactivated: its users are signed out and its webhooks refuse.",
+        )
+    return redirect("analytics:system-overview")

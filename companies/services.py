@@ -20,3 +20,71 @@ def rename_company(actor: User, *, company: Company, name: str) -> Company:
         company.name = name
         company.save(update_fields=["name", "updated_at"])
     return company
+
+
+def _check_platform_admin(actor: User) -> None:
+    if not actor.is_super_admin:
+        raise PermissionDenied("Only platform admins manage companies.")
+
+
+def create_company_with_admin(
+    actor: User,
+    *,
+    name: str,
+    slug: str,
+    subscription_plan: str,
+    max_users: int,
+    max_channels: int,
+    admin_email: str,
+    admin_first_name: str,
+    admin_last_name: str = "",
+) -> tuple[Company, User]:
+    """A new tenant and its first company admin, in one transaction: both or neither."""
+    _check_platform_admin(actor)
+    errors = {}
+    if Company.objects.filter(slug=slug).exists():
+        errors["slug"] = "Another company uses this short name."
+    if User.objects.filter(email__iexact=admin_email).exists():
+        errors["admin_email"] = "Someone already signs in with this email."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        company = Company.objects.create(
+            name=name.strip(),
+            slug=slug,
+            subscription_plan=subscription_plan,
+            max_users=max_users,
+            max_channels=max_channels,
+        )
+        admin = User.objects.create_user(
+            admin_email.strip().lower(),
+            None,
+            first_name=admin_first_name.strip(),
+            last_name=admin_last_name.strip(),
+            role="company_admin",
+            company=company,
+        )
+    return company, admin
+
+
+def update_company_plan(
+    actor: User, *, company_id: int, subscription_plan: str, max_users: int, max_channels: int
+) -> Company:
+    _check_platform_admin(actor)
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company_id)
+        company.subscription_plan = subscription_plan
+        company.max_users, company.max_channels = max_users, max_channels
+        company.save(update_fields=["subscription_plan", "max_users", "max_channels", "updated_at"])
+    return company
+
+
+def set_company_active(actor: User, *, company_id: int, is_active: bool) -> Company:
+    """A deactivated company's users cannot sign in and their sessions end at their next
+    request; its webhooks refuse deliveries."""
+    _check_platform_admin(actor)
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company_id)
+        company.is_active = is_active
+        company.save(update_fields=["is_active", "updated_at"])
+    return company

@@ -184,6 +184,21 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         "customer",
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
     ),
+    "analytics:company-create": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 403, "super_admin": 200},
+    ),
+    "analytics:company-edit": (
+        "get",
+        "company",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 403, "super_admin": 200},
+    ),
+    "analytics:company-active": (
+        "post",
+        "company",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 403, "super_admin": 302},
+    ),
     "analytics:system-overview": (
         "get",
         None,
@@ -243,6 +258,7 @@ class World:
             "staff_member": (UserFactory(company=company, role=Role.AGENT).pk,),
             "inbox": (conversation.inbox_id,),
             "customer": (conversation.customer_id,),
+            "company": (company.pk,),
         }
 
     def client(self, role: str) -> Client:
@@ -261,12 +277,12 @@ class World:
         elif obj is not None:
             args = self.objects[(company or self.own).pk][obj]
         data = {
+            "active": "1" if name == "analytics:company-active" else "0",
             "content": "hi",
             "last_seen": "9" * 12,
             "status": "resolved",
             "assignee": "me",
             "name": "N",
-            "active": "0",
         }
         client = self.client(role)
         url = reverse(name, args=args) + query
