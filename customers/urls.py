@@ -8,5 +8,6 @@ urlpatterns = [
     path("", views.customer_list, name="list"),
     path("export.csv", views.customer_export, name="export"),
     path("new/", views.customer_create, name="create"),
+    path("import/", views.customer_import, name="import"),
     path("<int:pk>/", views.customer_edit, name="edit"),
 ]

@@ -111,3 +111,47 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if customer is None:
         raise Http404("No such customer.")
     return _save(request, customer)
+
+
+IMPORT_SESSION_KEY = "customer_import_csv"
+
+
+@company_admin
+@company_required
+def customer_import(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV, see every bad row with its line and reason, then import all or nothing."""
+    import base64
+
+    from customers.importing import COLUMNS, import_customers, read_customer_csv
+
+    preview = None
+    if request.method == "POST" and "confirm" in request.POST:
+        stored = request.session.get(IMPORT_SESSION_KEY)
+        if not stored:
+            messages.error(request, "Upload the file again: the preview has expired.")
+            return redirect("customers:import")
+        try:
+            count = import_customers(
+                request.user, company_id=request.company.pk, content=base64.b64decode(stored)
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages[:5]))
+            return redirect("customers:import")
+        del request.session[IMPORT_SESSION_KEY]
+        messages.success(request, f"Imported {count:,} customers.")
+        return redirect("customers:list")
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a CSV file to upload.")
+            return redirect("customers:import")
+        content = upload.read(5 * 1024 * 1024 + 1)
+        preview = read_customer_csv(request.company.pk, content)
+        if preview.is_valid:
+            request.session[IMPORT_SESSION_KEY] = base64.b64encode(content).decode()
+    return render(
+        request,
+        "customers/import.html",
+        {"preview": preview, "columns": COLUMNS},
+        status=422 if preview is not None and not preview.is_valid else 200,
+    )

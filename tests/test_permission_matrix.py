@@ -199,6 +199,11 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         "company",
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 403, "super_admin": 302},
     ),
+    "customers:import": (
+        "get",
+        None,
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
     "analytics:system-overview": (
         "get",
         None,

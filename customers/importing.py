@@ -1,0 +1,117 @@
+"""CSV import of customers: read and check every row first (a preview), then import all rows in one
+transaction, or none when any row is bad."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from customers.forms import CustomerForm
+from customers.models import IDENTITY_FIELDS, Customer
+
+MAX_ROWS = 10_000
+MAX_BYTES = 5 * 1024 * 1024
+COLUMNS = ("name", "email", "phone", "whatsapp_number", "instagram_handle", "facebook_id", "is_vip")
+
+
+@dataclass
+class ImportPreview:
+    rows: list[dict[str, object]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+    @property
+    def is_valid(self) -> bool:
+        return bool(self.rows) and not self.errors
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "yes", "true", "y", "vip", "x"}
+
+
+def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
+    """Check every row: the form's rules, identities unique within the file and the company."""
+    preview = ImportPreview()
+    if len(content) > MAX_BYTES:
+        preview.errors.append((0, "The file is larger than 5 MB. Split it and import the parts."))
+        return preview
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        preview.errors.append(
+            (0, "The file is not UTF-8 text. Save it as CSV UTF-8 and try again.")
+        )
+        return preview
+    reader = csv.DictReader(io.StringIO(text))
+    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "name" not in headers:
+        preview.errors.append(
+            (
+                1,
+                f"The first line must name the columns, with at least 'name'. Known columns: {', '.join(COLUMNS)}.",
+            )
+        )
+        return preview
+    reader.fieldnames = headers
+    seen: dict[tuple[str, str], int] = {}
+    existing = {
+        identity: {
+            (value.lower() if identity in {"email", "instagram_handle"} else value): name
+            for value, name in Customer.objects.for_company(company_id)
+            .exclude(**{identity: ""})
+            .values_list(identity, "name")
+        }
+        for identity in IDENTITY_FIELDS
+    }
+    for line, raw in enumerate(reader, start=2):
+        if line - 1 > MAX_ROWS:
+            preview.errors.append((line, f"More than {MAX_ROWS:,} rows: split the file."))
+            break
+        data = {column: (raw.get(column) or "").strip() for column in COLUMNS}
+        form = CustomerForm({**data, "is_vip": _truthy(data["is_vip"])})
+        if not form.is_valid():
+            for name, messages in form.errors.items():
+                label = "row" if name == "__all__" else name
+                preview.errors.append((line, f"{label}: {messages[0]}"))
+            continue
+        row = form.cleaned_data
+        for identity in IDENTITY_FIELDS:
+            value = row[identity]
+            if not value:
+                continue
+            key = value.lower() if identity in {"email", "instagram_handle"} else value
+            if key in existing[identity]:
+                preview.errors.append(
+                    (line, f"{identity}: {existing[identity][key]} already has {value}.")
+                )
+            elif (identity, key) in seen:
+                preview.errors.append(
+                    (line, f"{identity}: {value} is also on line {seen[(identity, key)]}.")
+                )
+            else:
+                seen[(identity, key)] = line
+        preview.rows.append(row)
+    if not preview.rows and not preview.errors:
+        preview.errors.append((2, "The file has no customer rows."))
+    return preview
+
+
+def import_customers(actor: User, *, company_id: int, content: bytes) -> int:
+    """Import every row, or none: the file is checked again, then inserted in one transaction."""
+    if not (actor.is_super_admin or (actor.is_company_admin and actor.company_id == company_id)):
+        raise PermissionDenied("Only this company's admins import customers.")
+    preview = read_customer_csv(company_id, content)
+    if not preview.is_valid:
+        raise ValidationError([f"Line {line}: {reason}" for line, reason in preview.errors])
+    try:
+        with transaction.atomic():
+            Customer.objects.bulk_create(
+                [Customer(company_id=company_id, **row) for row in preview.rows], batch_size=1000
+            )
+    except IntegrityError as error:  # someone saved a clashing customer meanwhile
+        raise ValidationError(
+            "A customer with one of these details was just saved. Check the file again."
+        ) from error
+    return len(preview.rows)

@@ -1,0 +1,75 @@
+"""CSV import: a preview that reports every bad row by line, then all rows or none."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import Role
+from customers.models import Customer
+from tests.conftest import signed_in
+from tests.factories import CompanyFactory, CustomerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+GOOD = b"name,email,phone,is_vip\nAda Lovelace,ada@example.com,+441234567890,yes\nAlan Turing,alan@example.com,,\n"
+BAD = (
+    b"name,email,phone\n"
+    b"Ada Lovelace,ada@example.com,+441234567890\n"
+    b",nobody@example.com,\n"
+    b"Grace Hopper,grace@example.com,12345\n"
+    b"Ada Twin,ADA@example.com,\n"
+    b"Maria Again,maria@example.com,\n"
+)
+
+
+@pytest.fixture
+def admin():
+    return UserFactory(role=Role.COMPANY_ADMIN)
+
+
+def upload(client, content: bytes):
+    return client.post(
+        reverse("customers:import"), {"file": SimpleUploadedFile("c.csv", content, "text/csv")}
+    )
+
+
+def test_a_good_file_is_previewed_then_imported(admin):
+    client = signed_in(admin)
+    preview = upload(client, GOOD)
+    assert preview.status_code == 200
+    assert b"2 customers ready to import" in preview.content
+    assert not Customer.objects.exists()  # nothing until confirmed
+    done = client.post(reverse("customers:import"), {"confirm": "1"})
+    assert done.status_code == 302
+    ada = Customer.objects.get(company=admin.company, email="ada@example.com")
+    assert ada.is_vip and ada.phone == "+441234567890"
+    assert Customer.objects.filter(company=admin.company).count() == 2
+
+
+def test_every_bad_row_is_reported_with_its_line_and_nothing_is_imported(admin):
+    CustomerFactory(company=admin.company, name="Maria Garcia", email="maria@example.com")
+    response = upload(signed_in(admin), BAD)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Line 3:</span> name: This field is required." in html
+    assert "Line 4:</span> phone: Use the international format" in html
+    assert "Line 5:</span> email: ada@example.com is also on line 2." in html
+    assert "Line 6:</span> email: Maria Garcia already has maria@example.com." in html
+    assert Customer.objects.filter(company=admin.company).count() == 1
+    # a confirm without a good preview imports nothing
+    signed_in(admin).post(reverse("customers:import"), {"confirm": "1"})
+    assert Customer.objects.filter(company=admin.company).count() == 1
+
+
+def test_a_file_without_a_name_column_or_not_utf8_is_refused_clearly(admin):
+    client = signed_in(admin)
+    assert b"at least &#x27;name&#x27;" in upload(client, b"email\nx@example.com\n").content
+    assert b"not UTF-8" in upload(client, "name\nJos\xe9\n".encode("latin-1")).content
+
+
+def test_agents_and_other_companies_cannot_import():
+    agent = UserFactory(role=Role.AGENT)
+    assert upload(signed_in(agent), GOOD).status_code == 403
+    other_admin = UserFactory(role=Role.COMPANY_ADMIN, company=CompanyFactory())
+    upload(signed_in(other_admin), GOOD)
+    assert not Customer.objects.filter(company=agent.company).exists()
