@@ -125,6 +125,18 @@
     if (event.target.matches && event.target.matches("input[data-mode]")) showModePanels();
   });
 
+  // Long form posts (CSV import): a working bar and disabled buttons until the next page arrives.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.progress) return;
+    const panel = form.querySelector("[data-progress-panel]");
+    if (!panel) return;
+    panel.classList.remove("hidden");
+    panel.querySelector("[data-progress-text]").textContent = form.dataset.progress;
+    // disable after the browser has collected the form, so the submission still carries it
+    setTimeout(() => form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; }), 0);
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
     showModePanels();
     markOpen();

@@ -104,3 +104,28 @@ def test_a_deactivated_company_cannot_sign_in(browser, page: Page, live_server, 
     agent.get_by_role("button", name="Sign in").click()
     expect(agent.get_by_role("alert")).to_contain_text("company's account is deactivated")
     agent.context.close()
+
+
+def test_a_good_csv_shows_progress_and_imports_every_row(page: Page, live_server, demo, tmp_path):
+    good = tmp_path / "customers.csv"
+    rows = "".join(f"Person {i},person{i}@example.com,\n" for i in range(300))
+    good.write_text("name,email,is_vip\n" + rows)
+    sign_in(page, live_server.url, "admin@acme.example")
+
+    def check_the_file() -> None:
+        page.goto(live_server.url + "/customers/import/")
+        page.get_by_label("CSV file").set_input_files(str(good))
+        page.get_by_role("button", name="Check the file").click()
+        expect(page.get_by_text("300 customers ready to import")).to_be_visible()
+
+    check_the_file()
+    # first a submission the page itself cancels, to look at the page while it would work
+    page.evaluate("document.addEventListener('submit', (event) => event.preventDefault())")
+    page.get_by_role("button", name="Import 300 customers").click()
+    expect(page.get_by_role("status").filter(has_text="Importing 300 customers")).to_be_visible()
+    expect(page.get_by_role("button", name="Import 300 customers")).to_be_disabled()
+    assert not Customer.objects.filter(email__startswith="person").exists()
+    check_the_file()  # a fresh page, without the cancelling listener
+    page.get_by_role("button", name="Import 300 customers").click()
+    expect(page.get_by_text("Imported 300 customers.")).to_be_visible()
+    assert Customer.objects.filter(email__startswith="person").count() == 300
