@@ -112,6 +112,12 @@ class User(AbstractBaseUser):
     def is_agent(self) -> bool:
         return self.role == Role.AGENT
 
+    def manages_company(self, company_id: int) -> bool:
+        """Platform admins manage every company; a company admin manages their own."""
+        return self.is_active and (
+            self.is_super_admin or (self.is_company_admin and self.company_id == company_id)
+        )
+
     # Django admin asks these; only super admins run the platform there.
     @property
     def is_staff(self) -> bool:

@@ -19,9 +19,7 @@ STAFF_ROLES = (Role.AGENT, Role.COMPANY_ADMIN)
 
 
 def _check_manager(actor: User, company: Company) -> None:
-    if actor.is_super_admin:
-        return
-    if not (actor.is_company_admin and actor.company_id == company.pk):
+    if not actor.manages_company(company.pk):
         raise PermissionDenied("Only this company's admins manage its staff.")
 
 

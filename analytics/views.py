@@ -10,6 +10,7 @@ from accounts.services import send_set_password_link
 from analytics.selectors import all_companies, company_usage, system_overview
 from companies import services
 from companies.forms import CompanyPlanForm, NewCompanyForm
+from hub.forms import add_service_errors
 
 
 @role_required(Role.SUPER_ADMIN)
@@ -22,14 +23,6 @@ def system_overview_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _apply_errors(form, error: ValidationError) -> None:  # noqa: ANN001
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @role_required(Role.SUPER_ADMIN)
 def company_create(request: HttpRequest) -> HttpResponse:
     """A new company and its first admin, who gets a link to choose a password."""
@@ -38,7 +31,7 @@ def company_create(request: HttpRequest) -> HttpResponse:
         try:
             company, admin = services.create_company_with_admin(request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             link = send_set_password_link(
                 request.user,

@@ -8,7 +8,7 @@ from companies.models import Company
 
 
 def rename_company(actor: User, *, company: Company, name: str) -> Company:
-    if not (actor.is_super_admin or (actor.is_company_admin and actor.company_id == company.pk)):
+    if not actor.manages_company(company.pk):
         raise PermissionDenied("Only this company's admins rename it.")
     name = name.strip()
     if not name:

@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from companies.forms import StaffEditForm, StaffForm
 from companies.selectors import active_user_count, company_overview, staff_of
 from companies.services import rename_company
+from hub.forms import add_service_errors
 
 company_admin = role_required(Role.COMPANY_ADMIN)
 
@@ -24,14 +25,6 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(
         request, "companies/overview.html", {"overview": company_overview(request.company)}
     )
-
-
-def _apply_errors(form: StaffForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @company_admin
@@ -55,7 +48,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
                 request.user, company=request.company, **form.cleaned_data
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             link = staff.send_set_password_link(
                 request.user,
@@ -94,7 +87,7 @@ def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
                 request.user, company=request.company, user_id=member.pk, **form.cleaned_data
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Saved {member.email}.")
             return redirect("companies:staff")

@@ -3,11 +3,10 @@ may work on. The inbox's hot paths (list, tab counts, polls) run a fixed number 
 whatever the number of rows, and never OFFSET."""
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
@@ -18,6 +17,7 @@ from accounts.models import User
 from companies.models import Company
 from conversations.models import Conversation, ConversationViewer, Message
 from customers.models import Customer, customer_search_vector
+from hub.search import search_query
 
 PAGE_SIZE = 25
 CHAT_PAGE_SIZE = 50
@@ -34,15 +34,6 @@ def visible_conversations(user: User, company: Company | int) -> QuerySet[Conver
     if user.is_agent:
         conversations = conversations.filter(Q(assigned_user=user) | Q(assigned_user__isnull=True))
     return conversations
-
-
-def recent_conversations(user: User, company: Company, limit: int = 25) -> list[Conversation]:
-    """The newest conversations `user` may work on, with their customer and assignee."""
-    return list(
-        visible_conversations(user, company)
-        .select_related("customer", "assigned_user")
-        .order_by("-last_message_at", "-id")[:limit]
-    )
 
 
 @dataclass(frozen=True)
@@ -70,21 +61,6 @@ class InboxFilter:
 
     def as_query(self) -> dict[str, str]:
         return {"tab": self.tab, "status": self.status, "channel": self.channel, "q": self.q}
-
-
-def search_query(text: str) -> SearchQuery | None:
-    """Every word of `text` as a prefix, all required: "mar gar" finds "Maria Garcia". A phone
-    number (digits, spaces, +, -, parentheses) is one term matched from its start or its end."""
-    if re.fullmatch(r"[\d\s+()\-.]{4,}", text.strip()):
-        digits = re.sub(r"\D", "", text)
-        return SearchQuery(
-            f"('{digits}':* | '{digits[::-1]}':*)", search_type="raw", config="simple"
-        )
-    words = re.findall(r"[\w@.\-]+", text.lower())
-    terms = [w.strip(".-@") for w in words if w.strip(".-@")]
-    if not terms:
-        return None
-    return SearchQuery(" & ".join(f"'{t}':*" for t in terms), search_type="raw", config="simple")
 
 
 def _filtered(user: User, company: Company, flt: InboxFilter, *, tab: str) -> QuerySet:

@@ -26,6 +26,7 @@ from conversations.forms import (
 from conversations.models import Conversation
 from customers.selectors import customers_of
 from customers.services import update_customer_profile
+from hub.forms import add_service_errors
 from inboxes.models import Channel
 from inboxes.selectors import inboxes_of
 
@@ -384,11 +385,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 content=data["content"],
             )
         except ValidationError as invalid:
-            if hasattr(invalid, "error_dict"):
-                for field, errors in invalid.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, invalid.messages)
+            add_service_errors(form, invalid)
         else:
             flash.success(request, "Conversation started.")
             return redirect("conversations:conversation", pk=conversation.pk)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
 
 from accounts.models import User
 from customers.forms import CustomerForm
@@ -14,6 +16,7 @@ from customers.models import IDENTITY_FIELDS, Customer
 
 MAX_ROWS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+CASE_INSENSITIVE = {"email", "instagram_handle"}  # as the unique keys on Customer compare them
 COLUMNS = ("name", "email", "phone", "whatsapp_number", "instagram_handle", "facebook_id", "is_vip")
 
 
@@ -29,6 +32,29 @@ class ImportPreview:
 
 def _truthy(value: str) -> bool:
     return value.strip().lower() in {"1", "yes", "true", "y", "vip", "x"}
+
+
+def _key(identity: str, value: str) -> str:
+    return value.lower() if identity in CASE_INSENSITIVE else value
+
+
+def _identities_in_use(company_id: int, rows: list[dict[str, object]]) -> dict[str, dict[str, str]]:
+    """For each identity, the file's values another customer of the company already has (value
+    -> that customer's name): one indexed look-up per identity for the file's values only."""
+    in_use: dict[str, dict[str, str]] = {}
+    for identity in IDENTITY_FIELDS:
+        wanted = {_key(identity, row[identity]) for row in rows if row[identity]}
+        if not wanted:
+            in_use[identity] = {}
+            continue
+        column = Lower(identity) if identity in CASE_INSENSITIVE else F(identity)
+        in_use[identity] = dict(
+            Customer.objects.for_company(company_id)
+            .annotate(key=column)
+            .filter(key__in=wanted)
+            .values_list("key", "name")
+        )
+    return in_use
 
 
 def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
@@ -55,16 +81,7 @@ def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
         )
         return preview
     reader.fieldnames = headers
-    seen: dict[tuple[str, str], int] = {}
-    existing = {
-        identity: {
-            (value.lower() if identity in {"email", "instagram_handle"} else value): name
-            for value, name in Customer.objects.for_company(company_id)
-            .exclude(**{identity: ""})
-            .values_list(identity, "name")
-        }
-        for identity in IDENTITY_FIELDS
-    }
+    parsed: list[tuple[int, dict[str, object]]] = []
     for line, raw in enumerate(reader, start=2):
         if line - 1 > MAX_ROWS:
             preview.errors.append((line, f"More than {MAX_ROWS:,} rows: split the file."))
@@ -76,15 +93,18 @@ def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
                 label = "row" if name == "__all__" else name
                 preview.errors.append((line, f"{label}: {messages[0]}"))
             continue
-        row = form.cleaned_data
+        parsed.append((line, form.cleaned_data))
+    in_use = _identities_in_use(company_id, [row for _, row in parsed])
+    seen: dict[tuple[str, str], int] = {}
+    for line, row in parsed:
         for identity in IDENTITY_FIELDS:
             value = row[identity]
             if not value:
                 continue
-            key = value.lower() if identity in {"email", "instagram_handle"} else value
-            if key in existing[identity]:
+            key = _key(identity, value)
+            if key in in_use[identity]:
                 preview.errors.append(
-                    (line, f"{identity}: {existing[identity][key]} already has {value}.")
+                    (line, f"{identity}: {in_use[identity][key]} already has {value}.")
                 )
             elif (identity, key) in seen:
                 preview.errors.append(
@@ -93,6 +113,7 @@ def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
             else:
                 seen[(identity, key)] = line
         preview.rows.append(row)
+    preview.errors.sort(key=lambda error: error[0])  # by line, as the file reads
     if not preview.rows and not preview.errors:
         preview.errors.append((2, "The file has no customer rows."))
     return preview
@@ -100,7 +121,7 @@ def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
 
 def import_customers(actor: User, *, company_id: int, content: bytes) -> int:
     """Import every row, or none: the file is checked again, then inserted in one transaction."""
-    if not (actor.is_super_admin or (actor.is_company_admin and actor.company_id == company_id)):
+    if not actor.manages_company(company_id):
         raise PermissionDenied("Only this company's admins import customers.")
     preview = read_customer_csv(company_id, content)
     if not preview.is_valid:

@@ -3,7 +3,8 @@
 from django.db.models import QuerySet
 
 from companies.models import Company
-from customers.models import Customer
+from customers.models import Customer, customer_search_vector
+from hub.search import search_query
 
 
 def customers_of(company: Company) -> QuerySet[Customer]:
@@ -12,9 +13,6 @@ def customers_of(company: Company) -> QuerySet[Customer]:
 
 def search_customers(company: Company, text: str) -> QuerySet[Customer]:
     """Customers whose name or any identity starts with each typed word (full-text index)."""
-    from conversations.selectors import search_query
-    from customers.models import customer_search_vector
-
     query = search_query(text)
     customers = customers_of(company)
     if query is None:

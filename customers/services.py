@@ -61,7 +61,7 @@ def update_customer_profile(
 
 
 def _check_editor(actor: User, company_id: int) -> None:
-    if not (actor.is_super_admin or (actor.is_company_admin and actor.company_id == company_id)):
+    if not actor.manages_company(company_id):
         raise PermissionDenied("Only this company's admins change customers.")
 
 

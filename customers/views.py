@@ -1,5 +1,6 @@
 """Customers: agents read, company admins write; search by name or any identity; CSV export."""
 
+import base64
 import csv
 
 from django.contrib import messages
@@ -11,9 +12,11 @@ from django.shortcuts import redirect, render
 from accounts.decorators import company_required, role_required
 from accounts.models import Role
 from customers.forms import CustomerForm
+from customers.importing import COLUMNS, MAX_BYTES, import_customers, read_customer_csv
 from customers.models import Customer
 from customers.selectors import customers_of, search_customers
 from customers.services import save_customer
+from hub.forms import add_service_errors
 
 staff = role_required(Role.AGENT, Role.COMPANY_ADMIN)
 company_admin = role_required(Role.COMPANY_ADMIN)
@@ -82,11 +85,7 @@ def _save(request: HttpRequest, customer: Customer | None) -> HttpResponse:
                 fields=form.cleaned_data,
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error.messages)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Saved {saved.name}.")
             return redirect("customers:list")
@@ -120,10 +119,6 @@ IMPORT_SESSION_KEY = "customer_import_csv"
 @company_required
 def customer_import(request: HttpRequest) -> HttpResponse:
     """Upload a CSV, see every bad row with its line and reason, then import all or nothing."""
-    import base64
-
-    from customers.importing import COLUMNS, import_customers, read_customer_csv
-
     preview = None
     if request.method == "POST" and "confirm" in request.POST:
         stored = request.session.get(IMPORT_SESSION_KEY)
@@ -145,7 +140,7 @@ def customer_import(request: HttpRequest) -> HttpResponse:
         if upload is None:
             messages.error(request, "Choose a CSV file to upload.")
             return redirect("customers:import")
-        content = upload.read(5 * 1024 * 1024 + 1)
+        content = upload.read(MAX_BYTES + 1)  # one byte more, so an oversized file is reported
         preview = read_customer_csv(request.company.pk, content)
         if preview.is_valid:
             request.session[IMPORT_SESSION_KEY] = base64.b64encode(content).decode()

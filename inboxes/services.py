@@ -14,7 +14,7 @@ from inboxes.models import Channel, Inbox
 
 
 def _check_manager(actor: User, company: Company) -> None:
-    if not (actor.is_super_admin or (actor.is_company_admin and actor.company_id == company.pk)):
+    if not actor.manages_company(company.pk):
         raise PermissionDenied("Only this company's admins manage its inboxes.")
 
 
