@@ -1,6 +1,7 @@
 from django import forms
 
 from conversations.models import Conversation
+from customers.forms import CustomerForm
 from inboxes.models import Channel
 
 
@@ -40,19 +41,12 @@ class StartConversationForm(forms.Form):
     mode = forms.ChoiceField(choices=MODE_CHOICES, initial="existing", widget=forms.RadioSelect)
     customer = forms.IntegerField(required=False)
     name = forms.CharField(max_length=200, required=False)
-    email = forms.EmailField(required=False)
-    phone = forms.RegexField(
-        regex=r"^\+[1-9]\d{6,14}$",
-        required=False,
-        error_messages={"invalid": "Use the international format, e.g. +14155550100."},
-    )
-    whatsapp_number = forms.RegexField(
-        regex=r"^\+[1-9]\d{6,14}$",
-        required=False,
-        error_messages={"invalid": "Use the international format, e.g. +14155550100."},
-    )
-    instagram_handle = forms.RegexField(regex=r"^@?[A-Za-z0-9._]{1,30}$", required=False)
-    facebook_id = forms.RegexField(regex=r"^\d{5,20}$", required=False)
+    # a new customer's identities follow the customer form's rules
+    email = CustomerForm.base_fields["email"]
+    phone = CustomerForm.base_fields["phone"]
+    whatsapp_number = CustomerForm.base_fields["whatsapp_number"]
+    instagram_handle = CustomerForm.base_fields["instagram_handle"]
+    facebook_id = CustomerForm.base_fields["facebook_id"]
     channel = forms.ChoiceField(choices=Channel.choices)
     inbox = forms.CharField(required=False)
     subject = forms.CharField(max_length=255, required=False)

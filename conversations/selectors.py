@@ -157,23 +157,21 @@ class Cursor:
         except ValueError:
             return None
 
-    def older(self) -> RawSQL:
-        """(last_message_at, id) < (cursor): a row comparison the (company, last_message_at, id)
-        indexes answer directly."""
+    def _compare(self, operator: str) -> RawSQL:
+        """(last_message_at, id) <op> (cursor): a row comparison the (company, last_message_at,
+        id) indexes answer directly."""
         return RawSQL(
             '("conversations_conversation"."last_message_at", "conversations_conversation"."id")'
-            " < (%s, %s)",
+            f" {operator} (%s, %s)",
             (self.last_message_at, self.id),
             output_field=BooleanField(),
         )
 
+    def older(self) -> RawSQL:
+        return self._compare("<")
+
     def not_older(self) -> RawSQL:
-        return RawSQL(
-            '("conversations_conversation"."last_message_at", "conversations_conversation"."id")'
-            " >= (%s, %s)",
-            (self.last_message_at, self.id),
-            output_field=BooleanField(),
-        )
+        return self._compare(">=")
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,13 @@ def _filtered(request: HttpRequest):  # noqa: ANN202 - a queryset of Customer
     return customers
 
 
+def _page_query(request: HttpRequest) -> str:
+    """The list's filter as a query string, for the page links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
 @staff
 @company_required
 def customer_list(request: HttpRequest) -> HttpResponse:
@@ -45,7 +52,12 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "customers/list.html",
-        {"page": page, "q": request.GET.get("q", ""), "vip": request.GET.get("vip") == "1"},
+        {
+            "page": page,
+            "q": request.GET.get("q", ""),
+            "vip": request.GET.get("vip") == "1",
+            "page_query": _page_query(request),
+        },
     )
 
 

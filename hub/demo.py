@@ -201,9 +201,9 @@ THREADS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-def _customer_fields(index: int, name: str, domain: str) -> dict[str, object]:
+def _customer_fields(index: int, name: str, rng: random.Random) -> dict[str, object]:
     handle = name.lower().replace(" ", ".").replace("'", "")
-    phone = f"+1555{index:03d}{random.randint(1000, 9999)}"
+    phone = f"+1555{index:03d}{rng.randint(1000, 9999)}"
     return {
         "name": name,
         "email": f"{handle.encode('ascii', 'ignore').decode()}@mail.example",
@@ -219,7 +219,6 @@ def _customer_fields(index: int, name: str, domain: str) -> dict[str, object]:
 
 def _seed_company(spec: DemoCompany, progress: Callable[[str], None]) -> Company:
     rng = random.Random(spec.slug)
-    random.seed(spec.slug)
     company = Company.objects.create(
         name=spec.name,
         slug=spec.slug,
@@ -253,7 +252,7 @@ def _seed_company(spec: DemoCompany, progress: Callable[[str], None]) -> Company
         for channel, label in Channel.choices
     }
     customers = Customer.objects.bulk_create(
-        Customer(company=company, **_customer_fields(i, name, spec.domain))
+        Customer(company=company, **_customer_fields(i, name, rng))
         for i, name in enumerate(CUSTOMER_NAMES)
     )
     progress(f"  {spec.name}: {len(agents) + 1} staff, {len(customers)} customers")

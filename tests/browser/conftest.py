@@ -1,11 +1,15 @@
 """A real Chromium driven by Playwright: Debian's /usr/bin/chromium when present, else Playwright's."""
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from hub.demo import DEMO_PASSWORD
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -63,3 +67,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def demo(transactional_db: None) -> None:
+    """The demo companies, staff and conversations (hub.demo), in a database the live server sees."""
+    call_command("seed_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+def sign_in_with_password(page: Page, base_url: str, email: str) -> None:
+    """Sign in on the hub's own page with a demo account and wait to leave it."""
+    page.goto(base_url + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)

@@ -1,27 +1,14 @@
 """Company and platform admins run the hub from the browser, error paths included."""
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from companies.models import Company
 from customers.models import Customer
 from hub.demo import DEMO_PASSWORD, SUPER_ADMIN_EMAIL
+from tests.browser.conftest import sign_in_with_password as sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(transactional_db) -> None:
-    call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-
-def sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(base_url + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def test_user_limit_reached_when_adding_staff(page: Page, live_server, demo):

@@ -1,27 +1,17 @@
 """Agents working the inbox in Chromium: read, reply, see each other, get guarded, use the keyboard."""
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from conversations.models import Conversation, Message
-from hub.demo import DEMO_PASSWORD
+from tests.browser.conftest import sign_in_with_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def demo(transactional_db) -> None:
-    call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-
 def sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(base_url + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    sign_in_with_password(page, base_url, email)
     if "/inbox/" not in page.url:
         page.goto(base_url + "/inbox/")
     expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()

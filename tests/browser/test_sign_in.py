@@ -1,17 +1,11 @@
 """Each role signs in on the demo data in Chromium, lands on its home page and signs out."""
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from hub.demo import DEMO_PASSWORD, SUPER_ADMIN_EMAIL
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(transactional_db) -> None:
-    call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
 def sign_in(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
