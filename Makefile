@@ -15,11 +15,12 @@ CSS := theme/static/css/dist/styles.css
 # here because make expands a rule's prerequisites where the rule is read
 OIDC_PROVIDER_MODULES := tests/oidc_provider/node_modules/.package-lock.json
 
-.PHONY: help run test lint install uv deps css browser collectstatic db-stop clean
+.PHONY: help run test test-citus lint install uv deps css browser collectstatic db-stop clean
 
 help:
 	@echo "make run   - install everything, start the hub with demo data on http://127.0.0.1:8000/"
 	@echo "make test  - install everything, lint, run the whole test suite"
+	@echo "make test-citus - the whole test suite on a Citus cluster (coordinator + 2 workers) on loopback"
 
 run: install
 	DEBUG=$${DEBUG:-1} $(MANAGE) run_hub
@@ -28,6 +29,11 @@ test: install $(OIDC_PROVIDER_MODULES)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen pytest
+
+# Citus: uses the one installed for the PostgreSQL found, else builds ../shared/vendor's source (or
+# CITUS_SOURCE); the cluster runs as an unprivileged user and is stopped even when tests fail.
+test-citus: install $(OIDC_PROVIDER_MODULES)
+	UV=$(UV) tests/citus/run-tests.sh
 
 install: deps css
 

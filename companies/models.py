@@ -2,6 +2,9 @@
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import Col
+from django.db.models.lookups import Exact
+from django.db.models.sql.where import AND, WhereNode
 
 
 class Company(models.Model):
@@ -42,10 +45,12 @@ class CompanyOwnedQuerySet(models.QuerySet):
 
 
 class CompanyOwned(models.Model):
-    """Base of every tenant-owned table: a company_id on every row and a (company, id) key.
+    """Base of every tenant-owned table: a company_id on every row.
 
-    The (company, id) key is what composite foreign keys from other tenant tables reference
-    (see companies.schema), so a row can never point at another company's row.
+    In the database the primary key is `(company_id, id)` (see companies.schema): other tenant
+    tables reference it by composite foreign keys, so a row can never point at another company's
+    row, and Citus distributes the table by company. The ORM keeps `id` as the pk; saves and
+    reloads carry company_id too, so on Citus they reach one shard.
     """
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -54,22 +59,59 @@ class CompanyOwned(models.Model):
 
     class Meta:
         abstract = True
-        constraints = [
-            models.UniqueConstraint(
-                fields=["company", "id"], name="%(app_label)s_%(class)s_company_id_key"
-            ),
-        ]
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update, returning):  # noqa: ANN001, ANN202
+        return super()._do_update(
+            base_qs.filter(company_id=self.company_id),
+            using,
+            pk_val,
+            values,
+            update_fields,
+            forced_update,
+            returning,
+        )
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:  # noqa: ANN001
+        if from_queryset is None:
+            from_queryset = self.__class__._base_manager.filter(company_id=self.company_id)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+
+class TenantForeignKey(models.ForeignKey):
+    """A reference to another tenant table whose joins carry the company: `ON x.id = y.x_id AND
+    x.company_id = y.company_id`, the co-located join Citus runs on one shard. No single-column
+    constraint or index (the migration adds the composite key; indexes lead with company)."""
+
+    def get_extra_restriction(
+        self, alias: str | None, related_alias: str | None
+    ) -> WhereNode | None:
+        if alias is None or related_alias is None or not _is_tenant_model(self.related_model):
+            return None
+        remote_company = self.related_model._meta.get_field("company")
+        local_company = self.model._meta.get_field("company")
+        return WhereNode(
+            [Exact(Col(alias, remote_company), Col(related_alias, local_company))],
+            connector=AND,
+        )
+
+    def get_extra_descriptor_filter(self, instance: models.Model) -> dict:
+        if not _is_tenant_model(self.related_model):
+            return {}
+        return {"company_id": instance.company_id}
+
+
+def _is_tenant_model(model: type[models.Model]) -> bool:
+    return isinstance(model, type) and issubclass(model, CompanyOwned)
 
 
 def tenant_foreign_key(
     to: str, *, related_name: str = "+", optional: bool = False, **options: object
 ) -> models.ForeignKey:
-    """A reference to another tenant table: no single-column constraint or index (the migration
-    adds the composite `(company_id, x_id)` key, see companies.schema; indexes lead with company)."""
+    """A TenantForeignKey with this project's defaults (cascade, or set null when optional)."""
     if optional:
         options.setdefault("on_delete", models.SET_NULL)
         options.update(null=True, blank=True)
     options.setdefault("on_delete", models.CASCADE)
-    return models.ForeignKey(
+    return TenantForeignKey(
         to, db_constraint=False, db_index=False, related_name=related_name, **options
     )

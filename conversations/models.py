@@ -38,7 +38,6 @@ class Conversation(CompanyOwned):
     class Meta(CompanyOwned.Meta):
         ordering = ["-last_message_at", "-id"]
         constraints = [
-            *CompanyOwned.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(status__in=["new", "in-progress", "resolved", "closed"]),
                 name="conversation_status_valid",
@@ -156,7 +155,6 @@ class Message(CompanyOwned):
     class Meta(CompanyOwned.Meta):
         ordering = ["timestamp", "id"]
         constraints = [
-            *CompanyOwned.Meta.constraints,
             # the same webhook delivered twice stores one message
             models.UniqueConstraint(
                 fields=["company", "inbox", "provider_message_id"],
@@ -222,7 +220,6 @@ class ConversationViewer(CompanyOwned):
 
     class Meta(CompanyOwned.Meta):
         constraints = [
-            *CompanyOwned.Meta.constraints,
             models.UniqueConstraint(
                 fields=["company", "conversation", "user"], name="viewer_company_conv_user_unique"
             ),

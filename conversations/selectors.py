@@ -131,9 +131,7 @@ def _searched(conversations: QuerySet, company: Company, text: str) -> QuerySet:
             output_field=BooleanField(),
         )
     else:
-        by_message = Exists(
-            messages.filter(company_id=OuterRef("company_id"), conversation_id=OuterRef("pk"))
-        )
+        by_message = Exists(messages.filter(company_id=company.pk, conversation_id=OuterRef("pk")))
     return conversations.filter(by_customer | by_message)
 
 
@@ -192,9 +190,10 @@ def inbox_page(
     last message in the same statement. `after` continues below a cursor ("load more");
     `through` re-renders everything down to a cursor (a poll after several "load more")."""
     conversations = _searched(_filtered(user, company, flt, tab=flt.tab), company, flt.q)
-    latest = Message.objects.filter(
-        company_id=OuterRef("company_id"), conversation_id=OuterRef("pk")
-    ).order_by("-timestamp", "-id")
+    # a constant company (not OuterRef): on Citus the subquery then runs on the list's shard
+    latest = Message.objects.filter(company_id=company.pk, conversation_id=OuterRef("pk")).order_by(
+        "-timestamp", "-id"
+    )
     conversations = conversations.select_related("customer", "assigned_user").annotate(
         preview=Substr(Subquery(latest.values("content")[:1]), 1, 140),
         preview_sender=Subquery(latest.values("sender_type")[:1]),
@@ -366,12 +365,15 @@ def see_conversation(user: User, company: Company, conversation_id: int) -> Chat
             SELECT company_id, id, %(user)s, %(now)s FROM target
             ON CONFLICT (company_id, conversation_id, user_id) DO UPDATE SET seen_at = EXCLUDED.seen_at
         )
-        SELECT target.updated_at, coalesce((
-            SELECT array_agg(coalesce(nullif(u.first_name, ''), u.email) ORDER BY u.first_name, u.id)
-            FROM conversations_conversationviewer v JOIN accounts_user u ON u.id = v.user_id
-            WHERE v.company_id = target.company_id AND v.conversation_id = target.id
-              AND v.seen_at > %(fresh)s AND v.user_id <> %(user)s), '{{}}')
+        SELECT target.updated_at, coalesce(array_agg(
+                   coalesce(nullif(u.first_name, ''), u.email) ORDER BY u.first_name, u.id
+               ) FILTER (WHERE u.id IS NOT NULL), '{{}}')
         FROM target
+        LEFT JOIN conversations_conversationviewer v
+          ON v.company_id = %(company)s AND v.conversation_id = target.id
+         AND v.seen_at > %(fresh)s AND v.user_id <> %(user)s
+        LEFT JOIN accounts_user u ON u.id = v.user_id
+        GROUP BY target.updated_at
     """
     now = timezone.now()
     with connection.cursor() as cursor:

@@ -56,7 +56,6 @@ class Customer(CompanyOwned):
     class Meta(CompanyOwned.Meta):
         ordering = ["name", "id"]
         constraints = [
-            *CompanyOwned.Meta.constraints,
             *(_identity_unique(field) for field in IDENTITY_FIELDS),
             models.CheckConstraint(condition=~Q(name=""), name="customer_name_required"),
         ]

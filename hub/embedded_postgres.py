@@ -60,9 +60,9 @@ def _prepare_exit(data_dir: Path) -> None:
 def start(data_dir: Path, database: str = DEFAULT_DATABASE_NAME) -> dict[str, str]:
     """Start the server (or join the one already running) and return Django connection settings."""
     warnings.filterwarnings("ignore", module="platformdirs")
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
+        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
         import pgserver
         import psycopg
 

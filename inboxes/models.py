@@ -38,7 +38,6 @@ class Inbox(CompanyOwned):
         ordering = ["name", "id"]
         verbose_name_plural = "inboxes"
         constraints = [
-            *CompanyOwned.Meta.constraints,
             models.UniqueConstraint(
                 fields=["company", "webhook_key"], name="inbox_company_webhook_key_unique"
             ),

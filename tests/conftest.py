@@ -1,6 +1,7 @@
 """Shared test setup: production-like settings served over plain HTTP, factories, a browser."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -13,11 +14,18 @@ from tests.factories import CompanyFactory, UserFactory
 # beside it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# tests/citus/ holds what only a Citus cluster can check (router plans); `make test-citus` runs it
+collect_ignore = [] if os.environ.get("CITUS_WORKERS") else ["citus"]
+
 # oidc_provider / sso_settings: a real OpenID provider on loopback for the single sign-on tests
 pytest_plugins = ["tests.oidc_fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # `make test-citus`: the test database becomes a Citus cluster database before it migrates
+    from tests.citus import prepare
+
+    prepare.connect()
     # Tests run with DEBUG off, as production does, but over plain HTTP and without collectstatic.
     # a fast hasher: thousands of users are made in tests, none need a strong hash
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -31,6 +39,23 @@ def pytest_configure(config: pytest.Config) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _citus_cluster(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On a Citus cluster, lets the run drop its test database at the end."""
+    from tests.citus import prepare
+
+    if not prepare.workers():
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    yield
+    connection.close()
+    prepare.release(name)
 
 
 @pytest.fixture

@@ -74,18 +74,30 @@ def test_rule_1_every_tenant_table_has_a_non_null_company_id_of_one_type():
     assert bad == []
 
 
-def test_rule_2_every_tenant_table_and_the_user_table_have_a_company_id_key():
-    for table in [*tenant_tables(), USER_TABLE]:
-        keys = [columns for _, columns in _unique_keys(table)]
-        assert ["company_id", "id"] in keys, f"{table} has no UNIQUE (company_id, id)"
+def _primary_key(table: str) -> list[str]:
+    rows = _query(
+        """SELECT ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
+                  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o)
+           FROM pg_constraint c WHERE c.conrelid = %s::regclass AND c.contype = 'p'""",
+        [table],
+    )
+    return rows[0][0] if rows else []
+
+
+def test_rule_2_every_tenant_table_has_the_primary_key_company_id_id():
+    bad = {table: _primary_key(table) for table in tenant_tables()}
+    assert {t: pk for t, pk in bad.items() if pk != ["company_id", "id"]} == {}
+
+
+def test_rule_2_the_user_table_has_a_company_id_key():
+    keys = [columns for _, columns in _unique_keys(USER_TABLE)]
+    assert ["company_id", "id"] in keys
 
 
 def test_rule_3_every_other_unique_key_starts_with_company():
     bad = []
     for table in tenant_tables():
         for definition, columns in _unique_keys(table):
-            if columns == ["id"]:  # the primary key
-                continue
             if columns[0] != "company_id":
                 bad.append(definition)
     assert bad == []
@@ -102,9 +114,9 @@ def test_rule_4_references_between_tenant_tables_carry_the_company():
     )
     foreign_keys = [r for r in rows if r[1] in tenant and r[2] in tenant]
     assert foreign_keys, "expected composite tenant foreign keys"
-    bad = [
-        r for r in foreign_keys if r[3][0] != "company_id" or len(r[3]) != 2 or not (r[4] and r[5])
-    ]
+    # immediate, not deferrable: Citus does not pass SET CONSTRAINTS to its workers, so a deferred
+    # key would refuse a cross-company reference only at COMMIT there
+    bad = [r for r in foreign_keys if r[3][0] != "company_id" or len(r[3]) != 2 or r[4] or r[5]]
     assert bad == []
 
 
@@ -158,3 +170,93 @@ def test_rule_5_indexes_lead_with_company_and_end_with_id():
             if columns[0] != "company_id" or columns[-1] != "id":
                 bad.append(definition)
     assert bad == []
+
+
+def _is_citus() -> bool:
+    return _query("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")[0][0]
+
+
+def _citus_tables() -> dict[str, tuple[str, str, int]]:
+    """table -> (type, distribution column, colocation id), from Citus's catalog."""
+    rows = _query(
+        "SELECT table_name::text, citus_table_type, distribution_column, colocation_id"
+        " FROM citus_tables"
+    )
+    return {name: (kind, column, colocation) for name, kind, column, colocation in rows}
+
+
+def test_rule_7_on_citus_tenant_tables_are_distributed_by_company_and_colocated():
+    if not _is_citus():
+        # plain PostgreSQL: nothing is distributed, and nothing pretends to be
+        assert _query("SELECT count(*) FROM pg_extension WHERE extname = 'citus'") == [(0,)]
+        return
+    citus = _citus_tables()
+    tenants = tenant_tables()
+    assert {t: citus.get(t, ("local",))[:2] for t in tenants} == {
+        t: ("distributed", "company_id") for t in tenants
+    }
+    assert len({citus[t][2] for t in tenants}) == 1, "tenant tables are not co-located"
+
+
+def test_rule_7_on_citus_every_global_table_is_a_reference_table():
+    if not _is_citus():
+        assert _query("SELECT to_regclass('pg_dist_partition')") == [(None,)]
+        return
+    citus = _citus_tables()
+    tables = [
+        name
+        for (name,) in _query(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+        )
+    ]
+    not_classified = [
+        t
+        for t in tables
+        if t not in citus and t not in tenant_tables() and t != "django_migrations"
+    ]
+    assert not_classified == []
+    assert citus["companies_company"][0] == "reference"
+    assert citus[USER_TABLE][0] == "reference"
+
+
+def test_a_new_tenant_table_gets_its_keys_and_distribution_from_its_migration():
+    """TenantTable, used after the CreateModel of every new tenant table."""
+    from django.db import models
+
+    from companies.models import CompanyOwned, tenant_foreign_key
+    from companies.schema import TenantTable
+
+    class Note(CompanyOwned):
+        conversation = tenant_foreign_key("conversations.Conversation")
+        text = models.TextField()
+
+        class Meta(CompanyOwned.Meta):
+            app_label = "companies"
+            db_table = "test_schema_note"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(Note)
+        TenantTable(
+            "test_schema_note", references={"conversation_id": "conversations_conversation"}
+        ).database_forwards("companies", editor, None, None)
+    try:
+        assert _primary_key("test_schema_note") == ["company_id", "id"]
+        keys = _query(
+            """SELECT pg_get_constraintdef(oid) FROM pg_constraint
+               WHERE conrelid = 'test_schema_note'::regclass AND contype = 'f'
+                 AND array_length(conkey, 1) = 2"""
+        )
+        assert keys == [
+            (
+                "FOREIGN KEY (company_id, conversation_id) "
+                "REFERENCES conversations_conversation(company_id, id)",
+            )
+        ]
+        if _is_citus():
+            citus = _citus_tables()
+            assert citus["test_schema_note"][:2] == ("distributed", "company_id")
+            assert citus["test_schema_note"][2] == citus["conversations_conversation"][2]
+    finally:
+        with connection.schema_editor() as editor:
+            editor.delete_model(Note)
