@@ -14,7 +14,7 @@ PG_CONFIG=${PG_CONFIG:-$(ls -d /usr/lib/postgresql/*/bin/pg_config 2>/dev/null |
 [ -x "${PG_CONFIG:-}" ] || { echo "No PostgreSQL server found (pg_config): install postgresql-15 and postgresql-server-dev-15." >&2; exit 1; }
 BINDIR=$("$PG_CONFIG" --bindir)
 PORT=${CITUS_PORT:-55440}
-DATA=${CITUS_DATA:-/tmp/hub-citus-$(id -u)}
+DATA=${CITUS_DATA:-/tmp/hub-citus-$(id -u)-$PORT}
 SOURCE=${CITUS_SOURCE:-$project/../shared/vendor/citus-13.2.2.tar.gz}
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
