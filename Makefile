@@ -66,11 +66,14 @@ css: deps $(CSS)
 collectstatic: css
 	$(MANAGE) collectstatic --noinput
 
+# the embedded server's data folder (as in hub/settings.py)
+PG_DIR ?= $(or $(EMBEDDED_POSTGRES_DIR),$(CURDIR)/.data/postgres)
+
 db-stop:
 	@# joins the server as its last handle and leaves: the server stops unless a hub process still runs
-	-@$(PY) -c "import pathlib; from hub import embedded_postgres as pg; pg.start(pathlib.Path('.data/postgres'))"
-	@for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f "postgres -D $(CURDIR)/.data/postgres" >/dev/null || break; sleep 0.3; done; \
-	if pgrep -f "postgres -D $(CURDIR)/.data/postgres" >/dev/null; then echo "Still in use by a running hub process."; else echo "Embedded PostgreSQL stopped."; fi
+	-@$(PY) -c "import pathlib; from hub import embedded_postgres as pg; pg.start(pathlib.Path('$(PG_DIR)'))"
+	@if $(PY) -c "import pathlib, sys; from hub import embedded_postgres as pg; sys.exit(0 if pg.wait_until_stopped(pathlib.Path('$(PG_DIR)')) else 1)"; \
+	then echo "Embedded PostgreSQL stopped."; else echo "Still in use by a running hub process."; fi
 
 clean:
 	rm -rf .venv theme/static_src/node_modules tests/oidc_provider/node_modules theme/static/css/dist staticfiles

@@ -1,31 +1,29 @@
+"""Users in Django admin, on Django's own UserAdmin: its add form (password or none) and its
+"Set password" page, which signs the person out of every browser."""
+
 from django import forms
 from django.contrib import admin
-from django.contrib.auth.forms import AdminPasswordChangeForm, ReadOnlyPasswordHashField
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
+from django.http import HttpRequest
 
 from accounts.models import User
 
 
-class UserCreationAdminForm(forms.ModelForm):
-    password = forms.CharField(widget=forms.PasswordInput, help_text="The user's first password.")
-
+class UserCreationAdminForm(AdminUserCreationForm):
     class Meta:
         model = User
-        fields = ("email", "first_name", "last_name", "role", "company", "is_active")
+        fields = ("email", "first_name", "last_name", "role", "company")
 
-    def save(self, commit: bool = True) -> User:
-        user = super().save(commit=False)
-        user.set_password(self.cleaned_data["password"])
-        if commit:
-            user.save()
-        return user
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("Someone already signs in with this email.")
+        return email
 
 
-class UserChangeAdminForm(forms.ModelForm):
-    password = ReadOnlyPasswordHashField(
-        help_text="Passwords are not stored in clear; use the change-password form."
-    )
-
+class UserChangeAdminForm(UserChangeForm):
     class Meta:
         model = User
         fields = (
@@ -43,10 +41,34 @@ class UserChangeAdminForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
-    change_password_form = AdminPasswordChangeForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Person", {"fields": ("first_name", "last_name", "profile_image_url")}),
+        ("Role", {"fields": ("role", "company", "is_active")}),
+        ("Single sign-on", {"fields": ("oidc_issuer", "oidc_subject")}),
+        ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "role",
+                    "company",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
     list_display = (
         "email",
         "first_name",
@@ -59,17 +81,15 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ("role", "is_active", "company")
     search_fields = ("email", "first_name", "last_name", "company__name")
     list_select_related = ("company",)
-    readonly_fields = ("last_login", "created_at", "updated_at", "password")
+    readonly_fields = ("last_login", "created_at", "updated_at")
     autocomplete_fields = ("company",)
     ordering = ("email",)
+    filter_horizontal = ()
 
-    def get_form(self, request, obj=None, **kwargs):  # noqa: ANN001, ANN201 - Django's signature
-        if obj is None:
-            kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):  # noqa: ANN001, ANN201
-        return () if obj is None else self.readonly_fields
+    def save_model(self, request: HttpRequest, obj: User, form: forms.Form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            User.objects.filter(pk=obj.pk).end_sessions()
 
 
 # Roles replace Django's groups and permissions here.

@@ -1,9 +1,13 @@
 """Users: email sign-in, one role, and a company unless they run the platform."""
 
+from collections.abc import Iterator
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q
+from django.db.models.functions import Lower, Now
+from django.utils.crypto import salted_hmac
 
 from companies.models import Company
 
@@ -17,6 +21,12 @@ class Role(models.TextChoices):
 class UserQuerySet(models.QuerySet):
     def for_company(self, company: Company | int) -> "UserQuerySet":
         return self.filter(company=company)
+
+    def end_sessions(self) -> int:
+        """Sign these users out of every browser for good: their session hash changes, so the
+        old session cookies stop working at their next request and never work again, not even
+        after a reactivation."""
+        return self.update(session_version=F("session_version") + 1, updated_at=Now())
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
@@ -55,6 +65,8 @@ class User(AbstractBaseUser):
     oidc_issuer = models.CharField(max_length=255, blank=True)
     oidc_subject = models.CharField(max_length=255, blank=True)
     is_active = models.BooleanField(default=True)
+    # part of the session hash: raising it ends every session of the user (see end_sessions)
+    session_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,6 +105,26 @@ class User(AbstractBaseUser):
     def save(self, *args: object, **kwargs: object) -> None:
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=secret)
+
+    def _session_hash(self, secret: str | None) -> str:
+        """Django's HMAC of the password hash, plus the session version once it was raised (so
+        sessions made before the version existed stay valid until it is)."""
+        material = self.password
+        if self.session_version:
+            material = f"{material}:{self.session_version}"
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            material,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

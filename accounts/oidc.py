@@ -9,7 +9,7 @@ pair; later ones match by that pair only. Every refusal carries a reason the ref
 import functools
 import logging
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import requests
@@ -78,6 +78,12 @@ REFUSALS = {
         "Start again from the sign-in page.",
     ),
 }
+
+
+# the `state` of each silent renewal (prompt=none) this session started: only the answer to one
+# of them may end the session (a plain link to the callback with ?error=... must not)
+RENEWAL_STATES_KEY = "oidc_renewal_states"
+MAX_RENEWAL_STATES = 5
 
 
 def oidc_enabled() -> bool:
@@ -231,28 +237,59 @@ class AuthenticationRequestView(OIDCAuthenticationRequestView):
 
 
 class CallbackView(OIDCAuthenticationCallbackView):
-    """The provider's answer: signs in, or shows why not (never leaving a session behind)."""
+    """The provider's answer: signs in, or shows why not.
+
+    It ends the browser's session only when it answers a silent renewal (prompt=none) that the hub
+    itself started in this session: a visit to the callback from anywhere else (a link with
+    `?error=login_required`, a stale or forged state) leaves a signed-in user signed in."""
 
     get_settings = staticmethod(provider_setting)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc_enabled():
             raise Http404("Single sign-on is not configured.")
-        if request.GET.get("error") in {"login_required", "interaction_required"}:
-            # a silent renewal (prompt=none) found the provider session over: sign in again
-            next_url = request.session.get("oidc_login_next") or ""
-            auth.logout(request)
-            login_url = resolve_url(settings.LOGIN_URL)
-            return HttpResponseRedirect(f"{login_url}?{urlencode({'next': next_url})}")
+        self.renewal = self._take_renewal_state(request)
+        error = request.GET.get("error")
+        if error:
+            return self._provider_error(request, error)
         try:
             return super().get(request)
         except (SuspiciousOperation, RequestException) as error:
             logger.warning("single sign-on failed: %s", error)
             return self.login_failure()
 
+    @staticmethod
+    def _take_renewal_state(request: HttpRequest) -> bool:
+        """Whether this answer carries the state of a renewal this session started (used once)."""
+        state = request.GET.get("state", "")
+        started = request.session.get(RENEWAL_STATES_KEY, [])
+        if not state or state not in started:
+            return False
+        request.session[RENEWAL_STATES_KEY] = [s for s in started if s != state]
+        return True
+
+    def _provider_error(self, request: HttpRequest, error: str) -> HttpResponse:
+        state = request.GET.get("state", "")
+        states = request.session.get("oidc_states", {})
+        if state in states:  # an answer is used once, even a refusal
+            del states[state]
+            request.session.modified = True
+        if self.renewal:
+            # the silent renewal found the provider session over (or wanting a login): sign in again
+            next_url = request.session.get("oidc_login_next") or ""
+            auth.logout(request)
+            login_url = resolve_url(settings.LOGIN_URL)
+            return HttpResponseRedirect(f"{login_url}?{urlencode({'next': next_url})}")
+        if request.user.is_authenticated:  # not an answer to anything we asked: change nothing
+            return HttpResponseRedirect(resolve_url(settings.LOGIN_REDIRECT_URL))
+        if error in {"login_required", "interaction_required"}:
+            return HttpResponseRedirect(resolve_url(settings.LOGIN_URL))
+        return self.login_failure()
+
     def login_failure(self) -> HttpResponse:
         reason = getattr(self.request, "sso_refusal", "failed")
-        auth.logout(self.request)  # flushes the session: nothing of this attempt stays
+        if self.renewal or not self.request.user.is_authenticated:
+            auth.logout(self.request)  # flushes the session: nothing of this attempt stays
         return refusal(self.request, reason)
 
 
@@ -293,11 +330,22 @@ class HtmxSessionRefresh(SessionRefresh):
             logger.warning("Single sign-on renewal skipped: the provider cannot be reached.")
             return None
         response = super().process_request(request)
-        if response is None or not getattr(request, "htmx", False):
+        if response is None:
+            return None
+        self._remember_renewal(request, response)
+        if not getattr(request, "htmx", False):
             return response
         current = request.htmx.current_url_abs_path or "/"
         request.session["oidc_login_next"] = current
         return HttpResponseClientRedirect(response["Location"])
+
+    @staticmethod
+    def _remember_renewal(request: HttpRequest, response: HttpResponse) -> None:
+        url = response.get("Location") or response.get("refresh_url") or ""
+        state = parse_qs(urlsplit(url).query).get("state", [""])[0]
+        if state:
+            started = request.session.get(RENEWAL_STATES_KEY, [])
+            request.session[RENEWAL_STATES_KEY] = [*started, state][-MAX_RENEWAL_STATES:]
 
     def _load_provider_settings(self) -> None:
         for attr, name in [

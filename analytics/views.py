@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.models import Role
-from accounts.services import send_set_password_link
+from accounts.services import send_invitation
 from analytics.selectors import all_companies, company_usage, system_overview
 from companies import services
 from companies.forms import CompanyPlanForm, NewCompanyForm
@@ -26,22 +26,21 @@ def system_overview_view(request: HttpRequest) -> HttpResponse:
 @role_required(Role.SUPER_ADMIN)
 def company_create(request: HttpRequest) -> HttpResponse:
     """A new company and its first admin, who gets a link to choose a password."""
-    form = NewCompanyForm(request.POST or None, initial={"max_users": 5, "max_channels": 3})
+    form = NewCompanyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             company, admin = services.create_company_with_admin(request.user, **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            link = send_set_password_link(
+            send_invitation(
                 request.user,
                 company=company,
                 user_id=admin.pk,
                 base_url=request.build_absolute_uri("/"),
             )
             messages.success(
-                request,
-                f"{company.name} was created; {admin.email} was sent a sign-in link: {link}",
+                request, f"{company.name} was created; {admin.email} was emailed a link to sign in."
             )
             return redirect("analytics:system-overview")
     return render(
@@ -52,18 +51,21 @@ def company_create(request: HttpRequest) -> HttpResponse:
 @role_required(Role.SUPER_ADMIN)
 def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(all_companies(), pk=pk)
-    form = CompanyPlanForm(
-        request.POST or None,
-        initial={
-            "subscription_plan": company.subscription_plan,
-            "max_users": company.max_users,
-            "max_channels": company.max_channels,
-        },
-    )
+    form = CompanyPlanForm(request.POST or None, initial=CompanyPlanForm.initial_for(company))
     if request.method == "POST" and form.is_valid():
-        services.update_company_plan(request.user, company_id=company.pk, **form.cleaned_data)
-        messages.success(request, f"Saved {company.name}'s plan and limits.")
-        return redirect("analytics:system-overview")
+        try:
+            saved = services.update_company_plan(
+                request.user, company_id=company.pk, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Saved {saved.name}: {saved.get_subscription_plan_display()} plan, "
+                f"{saved.max_users} users, {saved.max_channels} inboxes.",
+            )
+            return redirect("analytics:system-overview")
     return render(
         request,
         "analytics/company_form.html",

@@ -2,6 +2,7 @@ from django import forms
 
 from accounts.models import Role
 from companies.models import Company
+from companies.plans import describe_plans, plan_limits
 
 
 class StaffForm(forms.Form):
@@ -19,9 +20,33 @@ class StaffEditForm(StaffForm):
 
 
 class CompanyPlanForm(forms.Form):
+    """The plan and, only when this company needs other limits than its plan's, the override."""
+
     subscription_plan = forms.ChoiceField(choices=Company.Plan.choices, label="Plan")
-    max_users = forms.IntegerField(min_value=1, max_value=100_000, label="User limit")
-    max_channels = forms.IntegerField(min_value=0, max_value=10_000, label="Inbox limit")
+    max_users = forms.IntegerField(
+        min_value=1, max_value=100_000, required=False, label="User limit"
+    )
+    max_channels = forms.IntegerField(
+        min_value=0, max_value=10_000, required=False, label="Inbox limit"
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["subscription_plan"].help_text = f"Each plan's limits: {describe_plans()}."
+        for name in ("max_users", "max_channels"):
+            self.fields[name].help_text = "Leave blank for the plan's limit."
+
+    @classmethod
+    def initial_for(cls, company: Company) -> dict[str, object]:
+        """The company's plan, and its limits only where they differ from the plan's."""
+        defaults = plan_limits(company.subscription_plan)
+        return {
+            "subscription_plan": company.subscription_plan,
+            "max_users": None if company.max_users == defaults.max_users else company.max_users,
+            "max_channels": (
+                None if company.max_channels == defaults.max_channels else company.max_channels
+            ),
+        }
 
 
 class NewCompanyForm(CompanyPlanForm):

@@ -12,4 +12,5 @@ urlpatterns = [
     path("staff/<int:user_id>/", views.staff_edit, name="staff-edit"),
     path("staff/<int:user_id>/active/", views.staff_set_active, name="staff-active"),
     path("staff/<int:user_id>/link/", views.staff_send_link, name="staff-link"),
+    path("staff/<int:user_id>/reset/", views.staff_reset_password, name="staff-reset"),
 ]

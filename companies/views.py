@@ -50,15 +50,13 @@ def staff_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            link = staff.send_set_password_link(
+            staff.send_invitation(
                 request.user,
                 company=request.company,
                 user_id=user.pk,
                 base_url=request.build_absolute_uri("/"),
             )
-            messages.success(
-                request, f"{user.email} was added and emailed a link to choose a password: {link}"
-            )
+            messages.success(request, f"{user.email} was added and emailed a link to sign in.")
             return redirect("companies:staff")
     return render(
         request,
@@ -121,17 +119,42 @@ def staff_set_active(request: HttpRequest, user_id: int) -> HttpResponse:
 @company_required
 @require_POST
 def staff_send_link(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Email the invitation again to someone who has never signed in (the link is not shown)."""
     member = _member_or_404(request, user_id)
-    if not member.is_active:
-        messages.error(request, "Reactivate this person before sending them a sign-in link.")
-        return redirect("companies:staff")
-    link = staff.send_set_password_link(
-        request.user,
-        company=request.company,
-        user_id=member.pk,
-        base_url=request.build_absolute_uri("/"),
-    )
-    messages.success(request, f"Sent {member.email} a link to choose a password: {link}")
+    try:
+        staff.send_invitation(
+            request.user,
+            company=request.company,
+            user_id=member.pk,
+            base_url=request.build_absolute_uri("/"),
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"Emailed {member.email} a new link to sign in.")
+    return redirect("companies:staff")
+
+
+@company_admin
+@company_required
+@require_POST
+def staff_reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Sign someone out everywhere and email them a link to choose a new password."""
+    member = _member_or_404(request, user_id)
+    try:
+        staff.reset_staff_password(
+            request.user,
+            company=request.company,
+            user_id=member.pk,
+            base_url=request.build_absolute_uri("/"),
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request,
+            f"{member.email} was signed out and emailed a link to choose a new password.",
+        )
     return redirect("companies:staff")
 
 

@@ -7,9 +7,15 @@ from django.db import models
 from django.db.models import Q
 
 from companies.models import CompanyOwned, tenant_foreign_key
+from hub.search import searchable
 from inboxes.models import Channel
 
 MAX_AGENT_MESSAGE_LENGTH = 5000
+
+
+def message_search_vector() -> SearchVector:
+    """The full-text document a message is found by (hub.search): its words, accents folded."""
+    return SearchVector(searchable("content"), config="simple")
 
 
 class Conversation(CompanyOwned):
@@ -190,11 +196,8 @@ class Message(CompanyOwned):
                 condition=Q(is_read=False, sender_type="customer"),
                 name="msg_company_conv_unread_idx",
             ),
-            # message text search: to_tsvector(content) @@ query AND company_id = ?
-            GinIndex(
-                SearchVector("content", config="simple"),
-                name="msg_content_search_idx",
-            ),
+            # message text search: message_search_vector() @@ query AND company_id = ?
+            GinIndex(message_search_vector(), name="msg_content_search_idx"),
             # delivery retries: WHERE company_id = ? AND delivery_status IN (pending, failed)
             models.Index(
                 "company",

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
@@ -15,9 +14,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from companies.models import Company
-from conversations.models import Conversation, ConversationViewer, Message
-from customers.models import Customer, customer_search_vector
-from hub.search import search_query
+from conversations.models import Conversation, ConversationViewer, Message, message_search_vector
+from customers.models import Customer, customer_search_text, customer_search_vector
+from hub.search import parse_search
 
 PAGE_SIZE = 25
 CHAT_PAGE_SIZE = 50
@@ -97,13 +96,15 @@ def _estimated_rows(queryset: QuerySet) -> int:
 
 def _searched(conversations: QuerySet, company: Company, text: str) -> QuerySet:
     """Conversations whose customer (name or any identity) or any message matches `text`."""
-    query = search_query(text)
-    if query is None:
+    search = parse_search(text)
+    if search is None:
         return conversations
     customers = (
-        Customer.objects.for_company(company)
-        .annotate(document=customer_search_vector())
-        .filter(document=query)
+        search.apply(
+            Customer.objects.for_company(company),
+            document=customer_search_vector(),
+            text=customer_search_text(),
+        )
         .order_by()
         .values_list("id", flat=True)
     )
@@ -112,10 +113,12 @@ def _searched(conversations: QuerySet, company: Company, text: str) -> QuerySet:
         by_customer = Q(customer_id__in=few_customers)
     else:
         by_customer = Q(customer_id__in=customers)
-    messages = (
-        Message.objects.for_company(company)
-        .annotate(document=SearchVector("content", config="simple"))
-        .filter(document=query)
+    if search.query is None:
+        # only punctuation was typed: no message word to look up, and a scan of every message
+        # for it would be unbounded; customers' names and identities still match
+        return conversations.filter(by_customer)
+    messages = search.apply(
+        Message.objects.for_company(company), document=message_search_vector(), text="content"
     )
     matching_ids = messages.order_by().values("conversation_id")
     estimate = _estimated_rows(matching_ids)

@@ -1,5 +1,6 @@
 """CSV import of customers: read and check every row first (a preview), then import all rows in one
-transaction, or none when any row is bad."""
+transaction, or none when any row is bad. Cells the export protected from spreadsheets (a quote
+before =, +, -, @...) are read back as the values they stand for (hub.spreadsheet)."""
 
 import csv
 import io
@@ -13,6 +14,7 @@ from django.db.models.functions import Lower
 from accounts.models import User
 from customers.forms import CustomerForm
 from customers.models import IDENTITY_FIELDS, Customer
+from hub.spreadsheet import unprotect
 
 MAX_ROWS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
@@ -86,7 +88,7 @@ def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
         if line - 1 > MAX_ROWS:
             preview.errors.append((line, f"More than {MAX_ROWS:,} rows: split the file."))
             break
-        data = {column: (raw.get(column) or "").strip() for column in COLUMNS}
+        data = {column: unprotect((raw.get(column) or "").strip()) for column in COLUMNS}
         form = CustomerForm({**data, "is_vip": _truthy(data["is_vip"])})
         if not form.is_valid():
             for name, messages in form.errors.items():

@@ -4,9 +4,10 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import F, Func, Q, Value
-from django.db.models.functions import Lower, Reverse
+from django.db.models.functions import Concat, Lower, Reverse
 
 from companies.models import CompanyOwned
+from hub.search import searchable
 
 # Each identity is unique within a company where set, so an inbound message finds one customer.
 IDENTITY_FIELDS = ("phone", "email", "whatsapp_number", "instagram_handle", "facebook_id")
@@ -27,13 +28,19 @@ def _digits(field: str) -> Func:
     return Func(F(field), Value(r"\D"), Value(""), Value("g"), function="regexp_replace")
 
 
+def customer_search_text() -> Concat:
+    """A customer's name and every channel identity, in one text (what a search looks in)."""
+    fields = ("name", *IDENTITY_FIELDS)
+    parts = [part for field in fields for part in (F(field), Value(" "))]
+    return Concat(*parts[:-1], output_field=models.TextField())
+
+
 def customer_search_vector() -> SearchVector:
-    """The full-text document a customer is found by: name, every channel identity, the email's
-    parts, and phone digits forwards and reversed (so the last digits of a number find it too)."""
+    """The full-text document a customer is found by (hub.search): the words of the name and of
+    every identity, accents folded, and phone digits forwards and reversed (so the last digits
+    of a number find it too)."""
     return SearchVector(
-        "name",
-        *IDENTITY_FIELDS,
-        Func(F("email"), Value(r"[@.]"), Value(" "), Value("g"), function="regexp_replace"),
+        searchable(customer_search_text()),
         _digits("phone"),
         Reverse(_digits("phone")),
         _digits("whatsapp_number"),

@@ -3,8 +3,8 @@
 from django.db.models import QuerySet
 
 from companies.models import Company
-from customers.models import Customer, customer_search_vector
-from hub.search import search_query
+from customers.models import Customer, customer_search_text, customer_search_vector
+from hub.search import parse_search
 
 
 def customers_of(company: Company) -> QuerySet[Customer]:
@@ -12,9 +12,10 @@ def customers_of(company: Company) -> QuerySet[Customer]:
 
 
 def search_customers(company: Company, text: str) -> QuerySet[Customer]:
-    """Customers whose name or any identity starts with each typed word (full-text index)."""
-    query = search_query(text)
+    """Customers whose name or any identity has a word starting with each typed word, accents
+    aside, and contains each typed piece with punctuation as typed (hub.search)."""
+    search = parse_search(text)
     customers = customers_of(company)
-    if query is None:
+    if search is None:
         return customers
-    return customers.annotate(document=customer_search_vector()).filter(document=query)
+    return search.apply(customers, document=customer_search_vector(), text=customer_search_text())

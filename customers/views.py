@@ -17,6 +17,7 @@ from customers.models import Customer
 from customers.selectors import customers_of, search_customers
 from customers.services import save_customer
 from hub.forms import add_service_errors
+from hub.spreadsheet import protect
 
 staff = role_required(Role.AGENT, Role.COMPANY_ADMIN)
 company_admin = role_required(Role.COMPANY_ADMIN)
@@ -69,7 +70,8 @@ class _Echo:
 @staff
 @company_required
 def customer_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The current filter as CSV, streamed row by row (any size, constant memory)."""
+    """The current filter as CSV, streamed row by row (any size, constant memory); cells that a
+    spreadsheet would run as a formula are written as text (hub.spreadsheet)."""
     writer = csv.writer(_Echo())
     rows = _filtered(request).values_list(*EXPORT_COLUMNS).iterator(chunk_size=2000)
 
@@ -77,7 +79,10 @@ def customer_export(request: HttpRequest) -> StreamingHttpResponse:
         yield writer.writerow(EXPORT_COLUMNS)
         for row in rows:
             yield writer.writerow(
-                ["yes" if value is True else "" if value is False else value for value in row]
+                [
+                    "yes" if value is True else "" if value is False else protect(str(value))
+                    for value in row
+                ]
             )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

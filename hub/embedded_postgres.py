@@ -93,3 +93,27 @@ def start(data_dir: Path, database: str = DEFAULT_DATABASE_NAME) -> dict[str, st
         "HOST": host,
         "PORT": port,
     }
+
+
+def server_running(data_dir: Path) -> bool:
+    """Whether a PostgreSQL server runs on `data_dir`: its postmaster.pid names a live process.
+    (Matching command lines instead would also match the shell that asks.)"""
+    import psutil
+
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    return psutil.pid_exists(pid)
+
+
+def wait_until_stopped(data_dir: Path, seconds: float = 3.0) -> bool:
+    """True once the server on `data_dir` has stopped; False if it still runs after `seconds`."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while server_running(data_dir):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.EndedSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -151,6 +152,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SIGN_IN_LOCKOUT_MINUTE
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# failures count per account, whatever the spelling of its address (case, spaces)
+AXES_USERNAME_CALLABLE = "accounts.views.sign_in_account"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_WHITELIST_CALLABLE = "accounts.views.not_a_password_attempt"
 AXES_VERBOSE = False
@@ -196,6 +199,21 @@ SSO_ORIGINS = sorted(
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 60 * 60 * 12))
+
+# "Forgot your password?": set-password links work once, for PASSWORD_RESET_TIMEOUT seconds;
+# requests are throttled per network address and per email address (hub/throttle.py)
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_LINK_DAYS", 3)) * 24 * 60 * 60
+PASSWORD_RESET_REQUESTS_PER_HOUR = int(os.environ.get("PASSWORD_RESET_REQUESTS_PER_HOUR", 10))
+PASSWORD_RESET_EMAILS_PER_HOUR = int(os.environ.get("PASSWORD_RESET_EMAILS_PER_HOUR", 3))
+
+# The shared cache (throttles): a table in the database, so every web process sees the same
+# counts; `migrate` creates it (hub/migrations)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "hub_cache",
+    }
+}
 
 # --- Background tasks (Django's Tasks framework, database backend)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.urls import include, path, reverse_lazy
+from django.urls import include, path
 
+from accounts.views import SetPasswordView
 from hub import views
 
 urlpatterns = [
@@ -9,15 +9,8 @@ urlpatterns = [
     path("home/", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
-    path(
-        "accounts/set-password/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="accounts/set_password.html",
-            success_url=reverse_lazy("accounts:login"),
-            post_reset_login=False,
-        ),
-        name="set-password",
-    ),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("accounts/set-password/<uidb64>/<token>/", SetPasswordView.as_view(), name="set-password"),
     path("inbox/", include("conversations.urls")),
     path("company/inboxes/", include("inboxes.urls")),
     path("customers/", include("customers.urls")),

@@ -33,12 +33,16 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         {"anonymous": SIGN_IN, "agent": 302, "company_admin": 302, "super_admin": 302},
     ),
     "healthz": ("get", None, dict.fromkeys(ROLES, 200)),
+    "favicon": ("get", None, dict.fromkeys(ROLES, 301)),
     "accounts:login": (
         "get",
         None,
         {"anonymous": 200, "agent": 302, "company_admin": 302, "super_admin": 302},
     ),
     "accounts:logout": ("post", None, dict.fromkeys(ROLES, 302)),
+    # "Forgot your password?" is public (signed-in people are told to sign out first)
+    "accounts:password-reset": ("get", None, dict.fromkeys(ROLES, 200)),
+    "accounts:password-reset-sent": ("get", None, dict.fromkeys(ROLES, 200)),
     # single sign-on routes answer 404 while no OpenID provider is configured (as in tests);
     # tests/accounts/test_oidc.py covers them configured
     "accounts:oidc_authenticate": ("get", None, dict.fromkeys(ROLES, 404)),
@@ -135,6 +139,11 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
     ),
     "companies:staff-link": (
+        "post",
+        "staff_member",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
+    ),
+    "companies:staff-reset": (
         "post",
         "staff_member",
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
@@ -339,6 +348,8 @@ def test_django_admin_is_for_super_admins_on_every_model_page(role):
     ):
         pages += [f"/admin/{model}/", f"/admin/{model}/add/"]
     pages.append(reverse("admin:companies_company_change", args=[world.own.pk]))
+    agent = world.users["agent"].pk
+    pages.append(reverse("admin:auth_user_password_change", args=[agent]))
     for page in pages:
         response = client.get(page, follow=True)
         if role == "anonymous":  # sent to the hub's own sign-in page

@@ -340,3 +340,68 @@ def test_an_unreachable_provider_breaks_neither_pages_nor_password_sign_in(setti
     )
     assert client.get("/inbox/").status_code == 200
     oidc._discovery.cache_clear()
+
+
+def _sso_configured(settings) -> None:
+    settings.OIDC_ISSUER = "https://id.example.com"
+    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = "https://id.example.com/auth"
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "accounts.oidc.HubOIDCBackend",
+    ]
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "accounts.oidc.HtmxSessionRefresh"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("error", ["login_required", "interaction_required", "access_denied"])
+@pytest.mark.parametrize(
+    "backend", ["accounts.backends.EmailBackend", "accounts.oidc.HubOIDCBackend"]
+)
+def test_a_plain_link_to_the_callback_signs_nobody_out(settings, agent, error, backend):
+    """Only the answer to a renewal the hub started may end a session; a link anyone can send
+    (with a made-up state, or none) changes nothing."""
+    _sso_configured(settings)
+    client = Client()
+    client.force_login(agent, backend=backend)
+    session = client.session
+    session["oidc_id_token_expiration"] = time.time() + 600
+    session.save()
+    for query in (f"?error={error}", f"?error={error}&state=made-up"):
+        response = client.get("/accounts/oidc/callback/" + query)
+        assert response.status_code == 302 and response["Location"] == "/home/"
+        assert client.get("/inbox/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_only_the_answer_to_the_hubs_own_renewal_signs_out(settings, agent):
+    _sso_configured(settings)
+    client = Client()
+    client.force_login(agent, backend="accounts.oidc.HubOIDCBackend")
+    session = client.session
+    session["oidc_id_token_expiration"] = time.time() - 1
+    session.save()
+    renew = client.get("/inbox/?tab=mine")["Location"]
+    assert "prompt=none" in renew
+    state = parse_qs(urlparse(renew).query)["state"][0]
+    # another state (an earlier sign-in's, or a guess) is not that answer
+    assert client.get("/accounts/oidc/callback/?error=login_required&state=x")["Location"] == (
+        "/home/"
+    )
+    assert "_auth_user_id" in client.session
+    response = client.get(f"/accounts/oidc/callback/?error=login_required&state={state}")
+    assert (response.status_code, response["Location"]) == (
+        302,
+        "/accounts/login/?next=%2Finbox%2F%3Ftab%3Dmine",
+    )
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_failed_callback_leaves_a_signed_in_password_user_signed_in(settings, agent):
+    _sso_configured(settings)
+    client = Client()
+    client.force_login(agent, backend="accounts.backends.EmailBackend")
+    response = client.get("/accounts/oidc/callback/?code=stolen&state=unknown")
+    assert response.status_code == 403
+    assert client.get("/inbox/").status_code == 200

@@ -85,3 +85,38 @@ def test_single_sign_on_refusals_do_not_lock_out_single_sign_on(live_server, sso
         provider_sign_in(browser, live_server.url, "ana-sub"), allow_redirects=False, timeout=10
     )
     assert response.status_code == 302 and "/home/" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda email: email.upper(),
+        lambda email: email.title(),
+        lambda email: f"  {email.capitalize()}  ",
+        # PostgreSQL's UPPER() folds a dotless ı to I, so sign-in matches this spelling too
+        lambda email: email.replace("i", "ı"),
+    ],
+    ids=["upper", "title", "spaces", "dotless-i"],
+)
+def test_failures_count_per_account_whatever_the_spelling_of_its_address(spelling):
+    user = UserFactory(email="lisa.miller@example.com")
+    client = Client()
+    for _ in range(4):
+        assert sign_in(client, user.email, "wrong").status_code == 200
+    # another spelling of the same address gets no fresh attempts...
+    locked = sign_in(client, spelling(user.email), "wrong")
+    assert locked.status_code == 429
+    # ...and the right password in another spelling neither signs in nor clears the lockout
+    assert sign_in(client, spelling(user.email), PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert sign_in(client, user.email, PASSWORD).status_code == 429
+
+
+def test_a_success_in_another_spelling_resets_the_count_of_the_account(agent):
+    client = Client()
+    for _ in range(4):
+        sign_in(client, agent.email, "wrong")
+    assert sign_in(client, agent.email.upper(), PASSWORD).status_code == 302
+    client = Client()
+    for _ in range(4):
+        assert sign_in(client, agent.email, "wrong").status_code == 200

@@ -1,6 +1,7 @@
 """Company and platform admins run the hub from the browser, error paths included."""
 
 import pytest
+from django.core import mail
 from playwright.sync_api import Page, expect
 
 from companies.models import Company
@@ -86,6 +87,10 @@ def test_a_deactivated_company_cannot_sign_in(browser, page: Page, live_server, 
     expect(page.get_by_text("Acme Outfitters was deactivated")).to_be_visible()
     agent.goto(live_server.url + "/inbox/")
     expect(agent.get_by_role("heading", name="Sign in to your workspace")).to_be_visible()
+    expect(agent.get_by_role("status")).to_have_text(
+        "You were signed out because your company's account was deactivated. "
+        "Contact the platform administrator."
+    )
     agent.get_by_label("Email").fill("ana@acme.example")
     agent.get_by_label("Password").fill(DEMO_PASSWORD)
     agent.get_by_role("button", name="Sign in").click()
@@ -116,3 +121,34 @@ def test_a_good_csv_shows_progress_and_imports_every_row(page: Page, live_server
     page.get_by_role("button", name="Import 300 customers").click()
     expect(page.get_by_text("Imported 300 customers.")).to_be_visible()
     assert Customer.objects.filter(email__startswith="person").count() == 300
+
+
+def test_an_admin_resets_a_colleagues_password_which_signs_them_out(
+    browser, page: Page, live_server, demo
+):
+    colleague = browser.new_context().new_page()
+    sign_in(colleague, live_server.url, "ben@acme.example")
+    sign_in(page, live_server.url, "admin@acme.example")
+    page.locator("aside").get_by_role("link", name="Staff").click()
+    row = page.locator('tr[data-member="ben@acme.example"]')
+    expect(row.get_by_role("button", name="Resend invitation")).to_have_count(0)
+    row.get_by_text("Reset password…").click()
+    row.get_by_role("button", name="Yes, reset and sign out").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "ben@acme.example was signed out and emailed a link to choose a new password."
+    )
+    assert "/accounts/set-password/" not in page.content()  # the link is in Ben's mail only
+    assert mail.outbox[-1].to == ["ben@acme.example"]
+    colleague.reload()
+    expect(colleague.get_by_role("heading", name="Sign in to your workspace")).to_be_visible()
+    colleague.context.close()
+
+
+@pytest.mark.parametrize("path", ["/system/", "/system/companies/new/"])
+def test_the_platform_pages_fit_a_phone(browser, live_server, demo, path):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    sign_in(phone, live_server.url, SUPER_ADMIN_EMAIL)
+    phone.goto(live_server.url + path)
+    assert phone.evaluate("document.documentElement.scrollWidth") == 390  # no sideways panning
+    context.close()

@@ -1,6 +1,9 @@
 """Each role signs in on the demo data in Chromium, lands on its home page and signs out."""
 
+import re
+
 import pytest
+from django.core import mail
 from playwright.sync_api import Page, expect
 
 from hub.demo import DEMO_PASSWORD, SUPER_ADMIN_EMAIL
@@ -79,3 +82,27 @@ def test_on_a_phone_the_menu_opens_by_keyboard_and_signs_out(browser, live_serve
     phone.locator("header").get_by_role("button", name="Sign out").click()
     expect(phone.get_by_role("link", name="Sign in to your workspace")).to_be_visible()
     context.close()
+
+
+def test_a_forgotten_password_is_reset_from_an_emailed_link(
+    page: Page, live_server, demo, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill("not-an-email")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_text("Enter a valid email address.")).to_be_visible()
+    page.get_by_label("Email").fill("Ana@Acme.example")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill("a-fresh-passphrase-9")
+    page.get_by_label("New password confirmation").fill("a-fresh-passphrase-9")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_text("Your password is saved. Sign in with it.")).to_be_visible()
+    page.get_by_label("Email").fill("ana@acme.example")
+    page.get_by_label("Password").fill("a-fresh-passphrase-9")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()

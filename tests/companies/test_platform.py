@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.models import Role, User
 from companies.models import Company
 from tests.conftest import signed_in
-from tests.factories import PASSWORD, CompanyFactory, UserFactory
+from tests.factories import PASSWORD, CompanyFactory, InboxFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,79 @@ def test_plan_and_limits_change(root):
         50,
         20,
     )
+
+
+def plan_of(company: Company) -> tuple[str, int, int]:
+    company.refresh_from_db()
+    return company.subscription_plan, company.max_users, company.max_channels
+
+
+def test_choosing_a_plan_sets_its_limits(root):
+    client = signed_in(root)
+    response = client.post(
+        reverse("analytics:company-create"),
+        {**NEW, "subscription_plan": "enterprise", "max_users": "", "max_channels": ""},
+    )
+    assert response.status_code == 302
+    company = Company.objects.get(slug="initech")
+    assert plan_of(company) == ("enterprise", 250, 50)
+    # the edit form shows blank limits (the plan's); a downgrade takes the new plan's limits
+    form = client.get(reverse("analytics:company-edit", args=[company.pk])).context["form"]
+    assert form["max_users"].value() is None and form["max_channels"].value() is None
+    client.post(
+        reverse("analytics:company-edit", args=[company.pk]),
+        {"subscription_plan": "pro", "max_users": "", "max_channels": ""},
+    )
+    assert plan_of(company) == ("pro", 25, 10)
+
+
+def test_a_super_admin_may_still_override_a_plans_limits(root):
+    company = CompanyFactory()
+    client = signed_in(root)
+    client.post(
+        reverse("analytics:company-edit", args=[company.pk]),
+        {"subscription_plan": "pro", "max_users": "40", "max_channels": ""},
+    )
+    assert plan_of(company) == ("pro", 40, 10)
+    form = client.get(reverse("analytics:company-edit", args=[company.pk])).context["form"]
+    assert form["max_users"].value() == 40 and form["max_channels"].value() is None
+
+
+def test_a_limit_below_what_the_company_uses_is_refused(root):
+    company = CompanyFactory(subscription_plan="pro", max_users=25, max_channels=10)
+    UserFactory.create_batch(6, company=company)
+    UserFactory(company=company, is_active=False)  # deactivated people do not count
+    InboxFactory.create_batch(4, company=company)
+    response = signed_in(root).post(
+        reverse("analytics:company-edit", args=[company.pk]),
+        {"subscription_plan": "basic", "max_users": "", "max_channels": "2"},
+    )
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert errors["max_users"] == [
+        f"{company.name} has 6 active users. Set a user limit of at least 6, "
+        "or deactivate users first."
+    ]
+    assert errors["max_channels"] == [
+        f"{company.name} has 4 active inboxes. Set an inbox limit of at least 4, "
+        "or deactivate inboxes first."
+    ]
+    assert plan_of(company) == ("pro", 25, 10)  # nothing saved
+    # the same rule in Django admin
+    response = signed_in(root).post(
+        reverse("admin:companies_company_change", args=[company.pk]),
+        {
+            "name": company.name,
+            "slug": company.slug,
+            "subscription_plan": "pro",
+            "is_active": "on",
+            "max_users": "3",
+            "max_channels": "10",
+        },
+    )
+    assert response.status_code == 200
+    assert b"has 6 active users" in response.content
+    assert plan_of(company) == ("pro", 25, 10)
 
 
 def test_deactivating_a_company_signs_its_people_out_and_refuses_sign_in(root):

@@ -1,10 +1,12 @@
 """CSV import: a preview that reports every bad row by line, then all rows or none."""
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Role
+from customers.importing import import_customers
 from customers.models import Customer
 from tests.conftest import signed_in
 from tests.factories import CompanyFactory, CustomerFactory, UserFactory
@@ -67,9 +69,24 @@ def test_a_file_without_a_name_column_or_not_utf8_is_refused_clearly(admin):
     assert b"not UTF-8" in upload(client, "name\nJos\xe9\n".encode("latin-1")).content
 
 
-def test_agents_and_other_companies_cannot_import():
+def test_agents_cannot_import_and_an_import_lands_in_the_importers_company_only():
+    """(This test once uploaded without confirming, which imports nothing anywhere: it could not
+    fail. Now the other company's admin imports for real.)"""
     agent = UserFactory(role=Role.AGENT)
-    assert upload(signed_in(agent), GOOD).status_code == 403
+    agent_client = signed_in(agent)
+    assert upload(agent_client, GOOD).status_code == 403
+    assert agent_client.post(reverse("customers:import"), {"confirm": "1"}).status_code == 403
     other_admin = UserFactory(role=Role.COMPANY_ADMIN, company=CompanyFactory())
-    upload(signed_in(other_admin), GOOD)
+    client = signed_in(other_admin)
+    assert upload(client, GOOD).status_code == 200
+    assert client.post(reverse("customers:import"), {"confirm": "1"}).status_code == 302
+    assert Customer.objects.filter(company=other_admin.company).count() == 2
     assert not Customer.objects.filter(company=agent.company).exists()
+
+
+def test_an_admin_cannot_import_into_another_company():
+    admin = UserFactory(role=Role.COMPANY_ADMIN)
+    other = CompanyFactory()
+    with pytest.raises(PermissionDenied):
+        import_customers(admin, company_id=other.pk, content=GOOD)
+    assert not Customer.objects.filter(company=other).exists()

@@ -222,3 +222,16 @@ def test_the_500_page_is_styled_and_needs_no_database():
     assert response.status_code == 500
     assert b"Something went wrong on our side" in response.content
     assert b"styles.css" in response.content
+
+
+def test_favicon_ico_is_served(client, super_admin):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/favicon.ico"
+    from django.contrib.staticfiles import finders
+
+    icon = open(finders.find("favicon.ico"), "rb").read()  # noqa: SIM115
+    assert icon[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    # Django admin pages name the hub's icon, so browsers need not ask for /favicon.ico at all
+    page = signed_in(super_admin).get(reverse("admin:index")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg"' in page
