@@ -17,8 +17,9 @@ from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 # Global tables without company_id that stay plain tables on the Citus coordinator: migration
-# bookkeeping, written in the same transaction as the schema changes it records.
-LOCAL_TABLES = frozenset({"django_migrations"})
+# bookkeeping, written in the same transaction as the schema changes it records, and the shared
+# cache (throttle counters), written often and never joined.
+LOCAL_TABLES = frozenset({"django_migrations", "hub_cache"})
 # The user table is global (super admins have no company) but carries company_id.
 USER_TABLE = "accounts_user"
 

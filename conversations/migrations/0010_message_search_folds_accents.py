@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('companies', '0001_initial'),
-        ('conversations', '0003_tab_count_indexes'),
+        ('conversations', '0004_tenant_primary_keys'),
         ('inboxes', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('companies', '0001_initial'),
-        ('customers', '0002_inbox_search_and_presence'),
+        ('customers', '0003_tenant_primary_key'),
     ]
 
     operations = [

@@ -3,6 +3,8 @@
 import pytest
 from django.db import connection
 
+from companies.schema import LOCAL_TABLES
+
 pytestmark = pytest.mark.django_db
 
 # Tables without company_id that are not tenant-owned (platform or framework tables).
@@ -211,9 +213,7 @@ def test_rule_7_on_citus_every_global_table_is_a_reference_table():
         )
     ]
     not_classified = [
-        t
-        for t in tables
-        if t not in citus and t not in tenant_tables() and t != "django_migrations"
+        t for t in tables if t not in citus and t not in tenant_tables() and t not in LOCAL_TABLES
     ]
     assert not_classified == []
     assert citus["companies_company"][0] == "reference"
