@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "hub.middleware.VaryOnHtmxMiddleware",
     "hub.middleware.CompanyMiddleware",
 ]
 

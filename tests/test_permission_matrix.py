@@ -87,12 +87,20 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
     "conversations:status": (
         "post",
         "conversation",
-        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+        # a form posted without JavaScript goes back to the conversation (HTMX gets the chat)
+        {"anonymous": SIGN_IN, "agent": 302, "company_admin": 302, "super_admin": 403},
     ),
     "conversations:assign": (
         "post",
         "conversation",
-        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+        # a form posted without JavaScript goes back to the conversation (HTMX gets the chat)
+        {"anonymous": SIGN_IN, "agent": 302, "company_admin": 302, "super_admin": 403},
+    ),
+    "conversations:undo-handover": (
+        "post",
+        "conversation",
+        # without a token from a handover: refused with the reason
+        {"anonymous": SIGN_IN, "agent": 400, "company_admin": 400, "super_admin": 403},
     ),
     "conversations:read": (
         "post",
@@ -174,6 +182,11 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         None,
         {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
     ),
+    "customers:history": (
+        "get",
+        "customer",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
     "customers:create": (
         "get",
         None,
@@ -215,7 +228,7 @@ ADMIN_RULE = {"agent": 403, "company_admin": 403, "super_admin": 200}
 OBJECT_URLS = {
     name
     for name, (_, obj, _) in RULES.items()
-    if obj in {"conversation", "failed_message", "staff_member"}
+    if obj in {"conversation", "failed_message", "staff_member", "customer", "inbox"}
 }
 
 

@@ -74,8 +74,9 @@ def test_the_inbox_page_runs_a_fixed_number_of_queries(
 ):
     make_conversations(company, rows, assigned_user=None)
     client_for.get(reverse("conversations:inbox"))  # warm the session
-    # session, user+company, tab counts with change token, rows with previews, presence
-    with django_assert_num_queries(5):
+    # session, user+company, tab counts with change token, rows with previews, presence and
+    # last looks, unread count for the tab title
+    with django_assert_num_queries(6):
         response = client_for.get(reverse("conversations:inbox") + "?tab=unassigned")
     assert response.status_code == 200
     assert response.templates[0].name == "conversations/inbox.html"
@@ -87,7 +88,7 @@ def test_the_list_partial_runs_a_fixed_number_of_queries(
     company, agent, client_for, rows, django_assert_num_queries
 ):
     make_conversations(company, rows, assigned_user=None)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client_for.get(
             reverse("conversations:inbox") + "?tab=all",
             headers={**HTMX, "HX-Target": "conversation-list"},
@@ -188,13 +189,18 @@ def test_changed_chat_poll_appends_only_the_new_messages(company, agent, client_
     new = MessageFactory(conversation=conversation, content="brand new message")
     Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
     url = reverse("conversations:poll", args=[conversation.pk])
-    response = client_for.get(url, {"v": state.version, "after": old.pk}, headers=HTMX)
+    response = client_for.get(
+        url, {"v": state.version, "last_seen": old.pk, "rw": "1"}, headers=HTMX
+    )
     assert response.status_code == 200
     assert b"brand new message" in response.content
     assert b"old one" not in response.content
-    assert f'"after": "{new.pk}"'.encode() in response.content
-    # the composer's "newest seen" moves too, so a send after this poll is not refused
-    assert f'id="composer-last-seen" name="last_seen" value="{new.pk}"'.encode() in response.content
+    # the chat's "newest seen", which every send carries, moves, so a send after this poll is
+    # not refused as new activity
+    state = re.search(rb'<div id="chat-state".*?</div>', response.content, re.S).group()
+    assert b'hx-swap-oob="true"' in state
+    assert f'name="last_seen" value="{new.pk}"'.encode() in state
+    assert b'id="composer"' not in response.content  # the draft in the composer is left alone
 
 
 def test_a_colleague_viewing_shows_in_the_chat_and_the_list(company, agent, client_for):
@@ -274,14 +280,65 @@ def test_search_finds_by_customer_identity_and_message_text(
         assert found == [conversation.pk]
 
 
-def test_an_agent_cannot_open_a_colleagues_conversation(company, agent, client_for):
+def test_an_agent_reads_a_colleagues_conversation_without_controls(company, agent, client_for):
+    colleague = UserFactory(company=company, role=Role.AGENT, first_name="Ben", last_name="Ortiz")
+    theirs = ConversationFactory(company=company, assigned_user=colleague, unread_count=1)
+    MessageFactory(conversation=theirs, content="Where is my parcel?", is_read=False)
+    page = client_for.get(reverse("conversations:conversation", args=[theirs.pk]))
+    assert page.status_code == 200
+    assert b"Where is my parcel?" in page.content
+    assert b"Assigned to <strong" in page.content and b"Ben Ortiz" in page.content
+    assert b"read-only for you" in page.content
+    for control in (b'id="composer-input"', b'id="conversation-status"', b"data-assign-me"):
+        assert control not in page.content
+    assert reverse("conversations:read", args=[theirs.pk]).encode() not in page.content
+    admin = signed_in(UserFactory(company=company, role=Role.COMPANY_ADMIN))
+    page = admin.get(reverse("conversations:conversation", args=[theirs.pk]))
+    assert b'id="composer-input"' in page.content and b"data-assign-me" in page.content
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("conversations:reply", {"content": "Mine now", "last_seen": "0"}),
+        ("conversations:status", {"status": "resolved"}),
+        ("conversations:assign", {"assignee": "me"}),
+        ("conversations:read", {}),
+    ],
+)
+def test_a_crafted_change_to_a_colleagues_conversation_is_403_with_the_reason(
+    company, agent, client_for, name, data
+):
+    colleague = UserFactory(company=company, role=Role.AGENT, first_name="Ben")
+    theirs = ConversationFactory(company=company, assigned_user=colleague, unread_count=1)
+    url = reverse(name, args=[theirs.pk])
+    page = client_for.post(url, data)
+    assert page.status_code == 403
+    assert b"Ben is assigned to this conversation" in page.content
+    htmx = client_for.post(url, data, headers=HTMX)
+    assert htmx.status_code == 403
+    assert htmx["Content-Type"].startswith("text/plain")
+    assert htmx.content.decode().startswith("Ben is assigned to this conversation")
+    theirs.refresh_from_db()
+    assert (theirs.assigned_user, theirs.status, theirs.unread_count) == (colleague, "new", 1)
+    assert not Message.objects.filter(conversation=theirs).exists()
+
+
+def test_a_company_can_keep_colleagues_conversations_from_agents(company, agent, client_for):
+    company.agents_see_all_conversations = False
+    company.save()
     colleague = UserFactory(company=company, role=Role.AGENT)
     theirs = ConversationFactory(company=company, assigned_user=colleague)
+    ConversationFactory(company=company, assigned_user=None, customer=theirs.customer)
     assert (
         client_for.get(reverse("conversations:conversation", args=[theirs.pk])).status_code == 404
     )
-    admin = signed_in(UserFactory(company=company, role=Role.COMPANY_ADMIN))
-    assert admin.get(reverse("conversations:conversation", args=[theirs.pk])).status_code == 200
+    everything = client_for.get(reverse("conversations:inbox") + "?tab=all&status=any")
+    assert theirs not in everything.context["page"].rows
+    assert everything.context["counts"].all == 1  # Mine + Unassigned
+    history = client_for.get(reverse("customers:history", args=[theirs.customer_id]))
+    assert theirs not in history.context["page"].object_list
+    assert history.context["page"].paginator.count == 1
 
 
 CONVERSATION_URLS = [
