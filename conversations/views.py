@@ -97,20 +97,31 @@ def _list_context(
     }
 
 
-def _chat_context(request: HttpRequest, conversation: Conversation) -> dict:
-    page = selectors.chat_messages(conversation)
-    state = selectors.see_conversation(request.user, request.company, conversation.pk)
+def _header_context(
+    request: HttpRequest, conversation: Conversation, state: selectors.ChatState | None = None
+) -> dict:
+    """What the chat header shows: who else is viewing, and the controls if `request.user` may
+    work on the conversation (a colleague's is read-only to an agent)."""
+    can_work = selectors.may_work_on(request.user, conversation)
     return {
         "conversation": conversation,
+        "state": state
+        or selectors.see_conversation(request.user, request.company, conversation.pk),
+        "can_work": can_work,
+        "assignees": selectors.assignable_users(request.company) if can_work else [],
+        "status_choices": Conversation.Status.choices,
+    }
+
+
+def _chat_context(request: HttpRequest, conversation: Conversation) -> dict:
+    page = selectors.chat_messages(conversation)
+    return {
+        **_header_context(request, conversation),
         "chat": page,
         "last_seen": page.newest_id or 0,
-        "state": state,
-        "can_work": selectors.may_work_on(request.user, conversation),
-        "assignees": selectors.assignable_users(request.company),
         "other_conversations": selectors.customer_conversations(
             request.user, request.company, conversation.customer, exclude_id=conversation.pk
         ),
-        "status_choices": Conversation.Status.choices,
     }
 
 
@@ -198,33 +209,38 @@ def _chat_update(
     new_messages: list[Message] | None = None,
     composer: dict | None = None,
     notice: dict | None = None,
+    with_row: bool = False,
     status: int = 200,
 ) -> HttpResponse:
     """A response that swaps the poller and, out of band, appends the messages newer than the
     newest the chat showed (`chat_state["last_seen"]`), refreshes the header and the chat state,
     and swaps the composer when given or when the conversation became writable or read-only
     for this user since the chat rendered it (`chat_state["rw"]`)."""
-    state = state or selectors.see_conversation(request.user, request.company, conversation.pk)
     last_seen = chat_state.get("last_seen") or 0
     if new_messages is None:
         new_messages = selectors.messages_after(conversation, last_seen)
     newest = new_messages[-1].pk if new_messages else last_seen
-    can_work = selectors.may_work_on(request.user, conversation)
+    header = _header_context(request, conversation, state)
+    can_work = header["can_work"]
     shown_rw = chat_state.get("rw")
     context = {
-        "conversation": conversation,
-        "state": state,
+        **header,
         "new_messages": new_messages,
         "last_seen": max(newest, last_seen),
-        "can_work": can_work,
-        "assignees": selectors.assignable_users(request.company),
-        "status_choices": Conversation.Status.choices,
         "composer": composer,
         "swap_composer": composer is not None or (shown_rw is not None and shown_rw != can_work),
         "keep_draft": composer is None,
         "notice": notice,
     }
+    if with_row:  # an action changed what the list row shows: refresh it at once
+        context.update(_rows_context(request, [conversation.pk], open_id=conversation.pk))
     return render(request, f"{TEMPLATE}#chat_update", context, status=status)
+
+
+def _rows_context(request: HttpRequest, ids: list[int], *, open_id: int | None) -> dict:
+    """List rows to refresh in place (#row-updates), rendered as the list renders them."""
+    rows = [selectors.conversation_row(request.user, request.company, pk) for pk in ids]
+    return {"rows": rows, "open_id": open_id, **_row_context(request, rows)}
 
 
 @inbox_staff
@@ -276,7 +292,9 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             status=409,
         )
     conversation = _conversation_or_404(request, pk)
-    return _chat_update(request, conversation, chat_state, composer={"draft": "", "sent": True})
+    return _chat_update(
+        request, conversation, chat_state, composer={"draft": "", "sent": True}, with_row=True
+    )
 
 
 @inbox_staff
@@ -320,7 +338,7 @@ def _after_change(
     if not request.htmx:
         flash.success(request, "Saved.")
         return redirect("conversations:conversation", pk=pk)
-    return _chat_update(request, conversation, chat_state, notice=notice)
+    return _chat_update(request, conversation, chat_state, notice=notice, with_row=True)
 
 
 @inbox_staff
@@ -359,6 +377,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     if assignee != request.user.pk and assignee != before.assigned_user_id:
         notice = {
             "kind": "handover",
+            "conversation_id": pk,
             "to": conversation.assigned_user,
             "token": services.handover_undo_token(
                 request.user, conversation, previous_id=before.assigned_user_id
@@ -380,7 +399,7 @@ def undo_handover(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(NOT_IN_VIEW) from missing
     except ValidationError as error:
         raise InvalidInput(error.messages[0]) from error
-    notice = {"kind": "undone", "to": conversation.assigned_user}
+    notice = {"kind": "undone", "conversation_id": pk, "to": conversation.assigned_user}
     return _after_change(request, pk, params, notice=notice)
 
 
@@ -393,11 +412,10 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
         services.mark_conversation_read(
             request.user, company_id=request.company.pk, conversation_id=pk
         )
-        row = selectors.conversation_row(request.user, request.company, pk)
+        context = _rows_context(request, [pk], open_id=pk)
     except Conversation.DoesNotExist as missing:
         raise Http404(NOT_IN_VIEW) from missing
-    context = {"c": row, "open_id": pk, **_row_context(request, [row])}
-    return render(request, f"{TEMPLATE}#row_refresh", context)
+    return render(request, f"{TEMPLATE}#row_updates", context)
 
 
 @inbox_staff
@@ -423,19 +441,15 @@ def edit_customer(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         error = "Enter the customer's name (up to 200 characters)."
     conversation = _conversation_or_404(request, pk)
-    row = selectors.conversation_row(request.user, request.company, pk)
     context = {
-        "conversation": conversation,
-        "can_work": selectors.may_work_on(request.user, conversation),
+        **_header_context(request, conversation),
         "other_conversations": selectors.customer_conversations(
             request.user, request.company, conversation.customer, exclude_id=conversation.pk
         ),
         "customer_error": error,
         "customer_saved": not error,
         "customer_draft": request.POST.get("name", "") if error else None,
-        "c": row,
-        "open_id": pk,
-        **_row_context(request, [row]),
+        **_rows_context(request, [pk], open_id=pk),
     }
     return render(request, f"{TEMPLATE}#customer_saved", context, status=422 if error else 200)
 

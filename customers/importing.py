@@ -79,7 +79,7 @@ def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
         preview.rows.clear()
         preview.errors.append(
             (
-                reader.line_num,
+                reader.reader.line_num,  # the line being read (DictReader's own lags behind)
                 f"This line cannot be read as CSV ({error}). Check for an unclosed quote.",
             )
         )
