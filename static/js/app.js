@@ -261,11 +261,12 @@
     });
     return rows;
   };
-  const noticeNewActivity = () => {
+  const noticeNewActivity = (fromPoll) => {
     const rows = readRows();
     const before = knownUnread;
     knownUnread = new Map([...rows].map(([id, { count }]) => [id, count]));
-    if (before === null) return; // the first look is not news
+    // the first look, another tab, a filter or "load more" show rows, not news: only a poll does
+    if (before === null || !fromPoll) return;
     const fresh = [...rows].filter(([id, { count }]) => count > (before.get(id) || 0));
     if (!fresh.length) return;
     const settings = alertSettings();
@@ -426,7 +427,9 @@
     } else {
       scrollToNewest(false);
     }
-    if (target && (target.id === "conversation-list" || target.id === "load-more")) noticeNewActivity();
+    if (target && (target.id === "conversation-list" || target.id === "load-more")) {
+      noticeNewActivity(isPoll((event.detail.requestConfig || {}).elt));
+    }
     document.querySelectorAll(composerSelector).forEach(updateCounter);
   });
   document.addEventListener("htmx:oobAfterSwap", () => {
@@ -466,7 +469,7 @@
     markOpen();
     updateTitle();
     showAlertSettings();
-    noticeNewActivity();
+    noticeNewActivity(false);
     scrollToNewest(true);
   });
 })();

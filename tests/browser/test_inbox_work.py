@@ -348,6 +348,12 @@ def test_new_activity_shows_in_the_title_the_row_and_opt_in_alerts(
     # opening it clears the marker
     row.locator("a").click()
     expect(row.locator("[data-changed]")).to_have_count(0)
+    # another tab shows other unread rows: that is not news, nothing sounds
+    beeps = page.evaluate("window.__alerts.beeps")
+    page.locator("#inbox-tabs").get_by_role("link", name="Unassigned").click()
+    expect(page.locator("#inbox-tabs [aria-current=page]")).to_contain_text("Unassigned")
+    expect(page.locator("#conversation-list [data-unread]").first).to_be_visible()
+    assert page.evaluate("window.__alerts.beeps") == beeps
     context.close()
 
 
