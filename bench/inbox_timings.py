@@ -133,7 +133,7 @@ def main() -> None:
             reverse("conversations:poll", args=[conversation_200]),
             lambda: {
                 "v": selectors.see_conversation(agent, company, conversation_200).version,
-                "after": 0,
+                "last_seen": 0,
             },
             {"HX-Request": "true"},
         ),
@@ -178,7 +178,7 @@ def main() -> None:
             "changed chat poll",
             agent_client,
             reverse("conversations:poll", args=[conversation_200]),
-            {"v": "stale", "after": second_newest},
+            {"v": "stale", "last_seen": second_newest},
             {"HX-Request": "true"},
         ),
         (

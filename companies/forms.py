@@ -50,7 +50,11 @@ class CompanyPlanForm(forms.Form):
 
 
 class NewCompanyForm(CompanyPlanForm):
-    name = forms.CharField(max_length=200, label="Company name")
+    name = forms.CharField(
+        max_length=200,
+        label="Company name",
+        error_messages={"required": "Enter the company's name."},
+    )
     slug = forms.SlugField(
         max_length=60, label="Short name", help_text="Letters, digits and dashes."
     )
@@ -68,3 +72,17 @@ class NewCompanyForm(CompanyPlanForm):
         "admin_first_name",
         "admin_last_name",
     ]
+
+
+class CompanySettingsForm(forms.Form):
+    name = forms.CharField(
+        max_length=200,
+        label="Company name",
+        error_messages={"required": "Enter the company's name."},
+    )
+    agents_see_all_conversations = forms.BooleanField(
+        required=False,
+        label="Agents can read every conversation",
+        help_text="A colleague's conversation is read-only to them. Off: agents see only their "
+        "own conversations and the unassigned queue.",
+    )

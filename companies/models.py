@@ -21,6 +21,9 @@ class Company(models.Model):
     is_active = models.BooleanField(default=True)
     max_users = models.PositiveIntegerField(default=5)
     max_channels = models.PositiveIntegerField(default=3)
+    # agents read every conversation of the company (a colleague's read-only); off: only their
+    # own and the unassigned queue
+    agents_see_all_conversations = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

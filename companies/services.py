@@ -9,9 +9,13 @@ from companies.plans import plan_limits
 from inboxes.models import Inbox
 
 
-def rename_company(actor: User, *, company: Company, name: str) -> Company:
+def update_company_settings(
+    actor: User, *, company: Company, name: str, agents_see_all_conversations: bool
+) -> Company:
+    """What a company's own admins set: its name, and whether agents read every conversation
+    of the company (a colleague's read-only) or only their own and the unassigned queue."""
     if not actor.manages_company(company.pk):
-        raise PermissionDenied("Only this company's admins rename it.")
+        raise PermissionDenied("Only this company's admins change its settings.")
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Enter the company's name."})
@@ -20,7 +24,8 @@ def rename_company(actor: User, *, company: Company, name: str) -> Company:
     with transaction.atomic():
         company = Company.objects.select_for_update().get(pk=company.pk)
         company.name = name
-        company.save(update_fields=["name", "updated_at"])
+        company.agents_see_all_conversations = agents_see_all_conversations
+        company.save(update_fields=["name", "agents_see_all_conversations", "updated_at"])
     return company
 
 

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_POST
 from accounts import services as staff
 from accounts.decorators import company_required, role_required
 from accounts.models import Role, User
-from companies.forms import StaffEditForm, StaffForm
+from companies.forms import CompanySettingsForm, StaffEditForm, StaffForm
 from companies.selectors import active_user_count, company_overview, staff_of
-from companies.services import rename_company
+from companies.services import update_company_settings
 from hub.forms import add_service_errors
 
 company_admin = role_required(Role.COMPANY_ADMIN)
@@ -161,23 +161,27 @@ def staff_reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
 @company_admin
 @company_required
 def settings_view(request: HttpRequest) -> HttpResponse:
-    """The company's name; its plan, limits and usage (read-only: the platform sets them)."""
-    error = ""
-    if request.method == "POST":
+    """The company's name and who reads which conversations; its plan, limits and usage
+    (read-only: the platform sets them)."""
+    company = request.company
+    form = CompanySettingsForm(
+        request.POST or None,
+        initial={
+            "name": company.name,
+            "agents_see_all_conversations": company.agents_see_all_conversations,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
         try:
-            rename_company(request.user, company=request.company, name=request.POST.get("name", ""))
-        except ValidationError as invalid:
-            error = invalid.messages[0]
+            update_company_settings(request.user, company=company, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
         else:
-            messages.success(request, "Company name saved.")
+            messages.success(request, "Company settings saved.")
             return redirect("companies:settings")
     return render(
         request,
         "companies/settings.html",
-        {
-            "overview": company_overview(request.company),
-            "name": request.POST.get("name", request.company.name),
-            "error": error,
-        },
-        status=422 if error else 200,
+        {"overview": company_overview(company), "form": form},
+        status=422 if form.errors else 200,
     )

@@ -1,33 +1,91 @@
+"""The inbox's inputs. Every value a view reads goes through one of these first, so a malformed
+one is a clear 400 or 422 and nothing is read or written with it."""
+
 from django import forms
 
 from conversations.models import Conversation
+from conversations.selectors import Cursor
 from customers.forms import CustomerForm
+from hub.forms import BIGINT_MAX, id_field
 from inboxes.models import Channel
 
 
-class ReplyForm(forms.Form):
+class ChatStateForm(forms.Form):
+    """What the open chat last rendered, sent with every request from the chat column
+    (#chat-state): the newest message it shows and whether it showed the composer."""
+
+    last_seen = id_field(required=False, label="Newest message shown")
+    rw = forms.TypedChoiceField(
+        choices=[("1", "writable"), ("0", "read-only")],
+        coerce=lambda value: value == "1",
+        required=False,
+        empty_value=None,
+        label="Composer shown",
+    )
+
+
+class PollForm(ChatStateForm):
+    v = forms.CharField(required=False, max_length=500, label="Version")
+
+
+class ReplyForm(ChatStateForm):
     # length is checked by the service, so a too-long draft gets a clear error, not a truncation
-    content = forms.CharField(required=False, strip=False)
-    last_seen = forms.IntegerField(required=False, min_value=0)
+    content = forms.CharField(required=False, strip=False, label="Message")
 
 
-class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Conversation.Status.choices)
+class StatusForm(ChatStateForm):
+    status = forms.ChoiceField(
+        choices=Conversation.Status.choices,
+        error_messages={"invalid_choice": "Choose one of: new, in progress, resolved, closed."},
+    )
 
 
-class AssignForm(forms.Form):
-    # a user id, "" to unassign
-    assignee = forms.CharField(required=False)
+class AssignForm(ChatStateForm):
+    # a user id, "me", or "" to unassign
+    assignee = forms.CharField(required=False, max_length=30)
 
     def clean_assignee(self) -> int | str | None:
-        value = self.cleaned_data["assignee"]
+        value = self.cleaned_data["assignee"].strip()
         if value in ("", "none"):
             return None
         if value == "me":
             return value
-        if not value.isdigit():
-            raise forms.ValidationError("Choose someone to assign to.")
-        return int(value)
+        try:
+            return id_field().clean(value)
+        except forms.ValidationError as invalid:
+            raise forms.ValidationError("Choose someone to assign to.") from invalid
+
+
+class UndoHandoverForm(ChatStateForm):
+    token = forms.CharField(max_length=1000)
+
+
+class EarlierForm(forms.Form):
+    before = id_field(
+        label="Before",
+        error_messages={"required": "Say which message to load the earlier ones before."},
+    )
+
+
+class CursorField(forms.Field):
+    """A list position, `<last_message_at ISO>_<id>`."""
+
+    def to_python(self, value: object) -> Cursor | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        cursor = Cursor.parse(text) if len(text) <= 100 else None
+        if cursor is None or not 0 < cursor.id <= BIGINT_MAX:
+            raise forms.ValidationError("Reload the list: that position is not valid.")
+        return cursor
+
+
+class MoreConversationsForm(forms.Form):
+    after = CursorField(
+        label="After",
+        error_messages={"required": "Missing or malformed cursor."},
+    )
+    open = id_field(required=False, label="Open conversation")
 
 
 class CustomerProfileForm(forms.Form):
@@ -39,7 +97,7 @@ class StartConversationForm(forms.Form):
     MODE_CHOICES = [("existing", "Existing customer"), ("new", "New customer")]
 
     mode = forms.ChoiceField(choices=MODE_CHOICES, initial="existing", widget=forms.RadioSelect)
-    customer = forms.IntegerField(required=False)
+    customer = id_field(required=False)
     name = forms.CharField(max_length=200, required=False)
     # a new customer's identities follow the customer form's rules
     email = CustomerForm.base_fields["email"]
@@ -48,16 +106,12 @@ class StartConversationForm(forms.Form):
     instagram_handle = CustomerForm.base_fields["instagram_handle"]
     facebook_id = CustomerForm.base_fields["facebook_id"]
     channel = forms.ChoiceField(choices=Channel.choices)
-    inbox = forms.CharField(required=False)
+    inbox = id_field(required=False)
     subject = forms.CharField(max_length=255, required=False)
     content = forms.CharField(strip=False, widget=forms.Textarea)
 
     def clean_instagram_handle(self) -> str:
         return self.cleaned_data["instagram_handle"].lstrip("@")
-
-    def clean_inbox(self) -> int | None:
-        value = self.cleaned_data["inbox"]
-        return int(value) if value.isdigit() else None
 
     def clean(self) -> dict:
         data = super().clean()

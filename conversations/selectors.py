@@ -26,13 +26,29 @@ TABS = ("mine", "unassigned", "all")
 STATUS_FILTERS = ("open", "new", "in-progress", "resolved", "closed", "any")
 
 
+def sees_only_own_and_unassigned(user: User) -> bool:
+    """Agents of a company that keeps colleagues' conversations from them (the company setting
+    `agents_see_all_conversations` off) see only their own and the unassigned queue."""
+    return user.is_agent and not user.company.agents_see_all_conversations
+
+
 def visible_conversations(user: User, company: Company | int) -> QuerySet[Conversation]:
-    """Conversations `user` may open in `company`: agents see theirs and the unassigned queue,
-    admins see everything in the company."""
-    conversations = Conversation.objects.for_company(company)
-    if user.is_agent:
+    """Conversations `user` may open in `company`: admins see everything in the company, agents
+    too (a colleague's read-only) unless the company keeps them to their own and the unassigned
+    queue. Nobody sees another company's."""
+    company_id = company if isinstance(company, int) else company.pk
+    conversations = Conversation.objects.for_company(company_id)
+    if not user.is_super_admin and user.company_id != company_id:
+        return conversations.none()
+    if sees_only_own_and_unassigned(user):
         conversations = conversations.filter(Q(assigned_user=user) | Q(assigned_user__isnull=True))
     return conversations
+
+
+def may_work_on(user: User, conversation: Conversation) -> bool:
+    """Whether `user` may reply to, assign or change the status of a conversation they can see:
+    agents work on their own and unassigned ones; a colleague's is read-only to them."""
+    return not user.is_agent or conversation.assigned_user_id in (None, user.pk)
 
 
 @dataclass(frozen=True)
@@ -175,6 +191,40 @@ class Cursor:
         return self._compare(">=")
 
 
+def with_row_fields(
+    conversations: QuerySet[Conversation], company: Company
+) -> QuerySet[Conversation]:
+    """What a list row shows, in the same statement: customer, assignee, and a preview of the
+    last message (so a row looks the same whether the list, a poll or an action rendered it)."""
+    # a constant company (not OuterRef): on Citus the subquery then runs on the list's shard
+    latest = Message.objects.filter(company_id=company.pk, conversation_id=OuterRef("pk")).order_by(
+        "-timestamp", "-id"
+    )
+    return conversations.select_related("customer", "assigned_user").annotate(
+        preview=Substr(Subquery(latest.values("content")[:1]), 1, 140),
+        preview_sender=Subquery(latest.values("sender_type")[:1]),
+    )
+
+
+def conversation_row(user: User, company: Company, conversation_id: int) -> Conversation:
+    """One list row, as the list renders it (DoesNotExist if `user` may not see it)."""
+    return with_row_fields(visible_conversations(user, company), company).get(pk=conversation_id)
+
+
+UNREAD_CAP = 99
+
+
+def unread_conversations(user: User, company: Company) -> int:
+    """How many open conversations `user` works on (their own and the unassigned queue; all for
+    admins) have unread customer messages, capped at UNREAD_CAP + 1: the tab title's count."""
+    conversations = Conversation.objects.for_company(company).filter(
+        unread_count__gt=0, status__in=Conversation.OPEN_STATUSES
+    )
+    if user.is_agent:
+        conversations = conversations.filter(Q(assigned_user=user) | Q(assigned_user__isnull=True))
+    return len(conversations.order_by().values_list("pk", flat=True)[: UNREAD_CAP + 1])
+
+
 @dataclass(frozen=True)
 class InboxPage:
     rows: list[Conversation]
@@ -193,14 +243,7 @@ def inbox_page(
     last message in the same statement. `after` continues below a cursor ("load more");
     `through` re-renders everything down to a cursor (a poll after several "load more")."""
     conversations = _searched(_filtered(user, company, flt, tab=flt.tab), company, flt.q)
-    # a constant company (not OuterRef): on Citus the subquery then runs on the list's shard
-    latest = Message.objects.filter(company_id=company.pk, conversation_id=OuterRef("pk")).order_by(
-        "-timestamp", "-id"
-    )
-    conversations = conversations.select_related("customer", "assigned_user").annotate(
-        preview=Substr(Subquery(latest.values("content")[:1]), 1, 140),
-        preview_sender=Subquery(latest.values("sender_type")[:1]),
-    )
+    conversations = with_row_fields(conversations, company)
     if after is not None:
         conversations = conversations.filter(after.older())
     limit = PAGE_SIZE
@@ -257,16 +300,18 @@ def tab_counts(user: User, company: Company, flt: InboxFilter) -> TabCounts:
     COUNT_CAP + 1 rows and served by an index, plus the list's change token: one statement.
 
     Counts follow the status filter only (not channel or search), so each is a bounded
-    index-only scan whatever the company's size. An agent's All is Mine plus Unassigned.
+    index-only scan whatever the company's size. For an agent kept to their own and the
+    unassigned queue, All is Mine plus Unassigned.
     """
     by_status = _status_only(flt)
     parts, params = [], []
-    for tab in ("mine", "unassigned") if user.is_agent else TABS:
+    limited = sees_only_own_and_unassigned(user)
+    for tab in ("mine", "unassigned") if limited else TABS:
         capped = _filtered(user, company, by_status, tab=tab).order_by().values("pk")
         sql, tab_params = capped[: COUNT_CAP + 1].query.sql_with_params()
         parts.append(f"(SELECT count(*) FROM ({sql}) AS {tab}_rows)")
         params.extend(tab_params)
-    if user.is_agent:
+    if limited:
         parts.append(f"{parts[0]} + {parts[1]}")
         params.extend(params[:])
     version_sql, version_params = _version_sql(user, company.pk)
@@ -276,23 +321,43 @@ def tab_counts(user: User, company: Company, flt: InboxFilter) -> TabCounts:
     return TabCounts(mine=mine, unassigned=unassigned, all=everything, version=version or "")
 
 
-def viewers_by_conversation(
-    user: User, company: Company, conversation_ids: list[int]
-) -> dict[int, list[str]]:
-    """Colleagues who have these conversations open right now (names, by conversation id)."""
+@dataclass(frozen=True)
+class RowPresence:
+    """For a page of rows: colleagues viewing each conversation right now, and when this user
+    last had each one open (to mark rows with messages since)."""
+
+    viewers: dict[int, list[str]]
+    seen_at: dict[int, datetime]
+
+    def changed_since_seen(self, conversations: list[Conversation]) -> set[int]:
+        """Conversations with a message newer than this user's last look (never opened: not
+        marked; their unread badge says enough)."""
+        return {
+            c.pk
+            for c in conversations
+            if c.pk in self.seen_at and c.last_message_at > self.seen_at[c.pk]
+        }
+
+
+def row_presence(user: User, company: Company, conversation_ids: list[int]) -> RowPresence:
+    """Who is viewing these conversations and when `user` last saw them: one statement."""
     if not conversation_ids:
-        return {}
+        return RowPresence(viewers={}, seen_at={})
     viewers: dict[int, list[str]] = {}
+    seen_at: dict[int, datetime] = {}
     rows = (
         ConversationViewer.objects.for_company(company)
-        .filter(conversation_id__in=conversation_ids, seen_at__gt=timezone.now() - VIEWER_TTL)
-        .exclude(user=user)
-        .values_list("conversation_id", "user__first_name", "user__email")
+        .filter(conversation_id__in=conversation_ids)
+        .filter(Q(user=user) | Q(seen_at__gt=timezone.now() - VIEWER_TTL))
+        .values_list("conversation_id", "user_id", "seen_at", "user__first_name", "user__email")
         .order_by("conversation_id", "user__first_name")
     )
-    for conversation_id, first_name, email in rows:
-        viewers.setdefault(conversation_id, []).append(first_name or email)
-    return viewers
+    for conversation_id, user_id, seen, first_name, email in rows:
+        if user_id == user.pk:
+            seen_at[conversation_id] = seen
+        else:
+            viewers.setdefault(conversation_id, []).append(first_name or email)
+    return RowPresence(viewers=viewers, seen_at=seen_at)
 
 
 def conversation_exists(company: Company, conversation_id: int) -> bool:
@@ -301,7 +366,7 @@ def conversation_exists(company: Company, conversation_id: int) -> bool:
 
 def conversation_for(user: User, company: Company, conversation_id: int) -> Conversation:
     """The open conversation with its customer, inbox and assignee (DoesNotExist if `user` may
-    not see it: the view answers 404)."""
+    not see it: the view answers 404; `may_work_on` says whether it is read-only to them)."""
     return (
         visible_conversations(user, company)
         .select_related("customer", "inbox", "assigned_user")
@@ -357,7 +422,9 @@ def see_conversation(user: User, company: Company, conversation_id: int) -> Chat
     """Record that `user` has the conversation open and read its change token and the colleagues
     viewing it, in one statement (a chat poll costs one query). None if `user` may not see it."""
     visible = (
-        "c.assigned_user_id = %(user)s OR c.assigned_user_id IS NULL" if user.is_agent else "TRUE"
+        "c.assigned_user_id = %(user)s OR c.assigned_user_id IS NULL"
+        if sees_only_own_and_unassigned(user)
+        else "TRUE"
     )
     sql = f"""
         WITH target AS (
@@ -398,15 +465,23 @@ def see_conversation(user: User, company: Company, conversation_id: int) -> Chat
 
 
 def customer_conversations(
-    company: Company, customer: Customer, *, exclude_id: int, limit: int = 10
+    user: User, company: Company, customer: Customer, *, exclude_id: int, limit: int = 10
 ) -> list[Conversation]:
-    """The customer's other conversations, newest first, for the customer panel."""
+    """The customer's other conversations `user` may open, newest first, for the customer panel."""
     return list(
-        Conversation.objects.for_company(company)
+        visible_conversations(user, company)
         .filter(customer=customer)
         .exclude(pk=exclude_id)
         .order_by("-last_message_at", "-id")[:limit]
     )
+
+
+def customer_history(user: User, company: Company, customer: Customer) -> QuerySet[Conversation]:
+    """Every conversation of the customer that `user` may open, across channels, newest first,
+    with what a list row shows (the customer page pages through it)."""
+    return with_row_fields(
+        visible_conversations(user, company).filter(customer=customer), company
+    ).order_by("-last_message_at", "-id")
 
 
 def assignable_users(company: Company) -> list[User]:

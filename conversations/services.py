@@ -4,14 +4,15 @@ conversations. Each takes the acting user first and checks what that user may do
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Role, User
 from conversations.models import MAX_AGENT_MESSAGE_LENGTH, Conversation, Message
-from conversations.selectors import visible_conversations
+from conversations.selectors import may_work_on, visible_conversations
 from customers.models import Customer
 from inboxes.models import Channel, Inbox
 
@@ -42,14 +43,29 @@ def validate_agent_content(content: str) -> str:
     return text
 
 
+class ReadOnlyConversation(PermissionDenied):
+    """An agent tried to change a colleague's conversation, which they may only read."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        name = conversation.assigned_user.get_short_name() if conversation.assigned_user else ""
+        super().__init__(
+            f"{name} is assigned to this conversation, so it is read-only for you: "
+            f"only {name} or a company admin can reply, reassign it or change its status."
+        )
+
+
 def _locked_conversation(user: User, company_id: int, conversation_id: int) -> Conversation:
-    """The conversation, row-locked, if `user` may work on it (Conversation.DoesNotExist if not)."""
-    return (
+    """The conversation, row-locked, if `user` may work on it: Conversation.DoesNotExist if they
+    may not see it, ReadOnlyConversation if it is a colleague's they may only read."""
+    conversation = (
         visible_conversations(user, company_id)
         .select_for_update(of=("self",))
-        .select_related("customer", "inbox")
+        .select_related("customer", "inbox", "assigned_user")
         .get(pk=conversation_id)
     )
+    if not may_work_on(user, conversation):
+        raise ReadOnlyConversation(conversation)
+    return conversation
 
 
 def _enqueue_delivery(message: Message) -> None:
@@ -136,16 +152,17 @@ def send_agent_reply(
     return message
 
 
-def retry_delivery(user: User, *, company_id: int, message_id: int) -> Message:
-    """Queue a failed agent message again (the retry button in the chat)."""
+def retry_delivery(
+    user: User, *, company_id: int, conversation_id: int, message_id: int
+) -> Message:
+    """Queue a failed agent message of the conversation again (the retry button in the chat);
+    Message.DoesNotExist if it has no such message."""
     with transaction.atomic():
+        conversation = _locked_conversation(user, company_id, conversation_id)
         message = (
             Message.objects.select_for_update(of=("self",))
             .select_related("sender_user")
-            .filter(
-                conversation__in=visible_conversations(user, company_id),
-                sender_type=Message.SenderType.AGENT,
-            )
+            .filter(conversation=conversation, sender_type=Message.SenderType.AGENT)
             .get(company_id=company_id, pk=message_id)
         )
         if message.delivery_status != Message.DeliveryStatus.FAILED:
@@ -187,19 +204,71 @@ def assign_conversation(
     """Assign to an active agent or admin of the same company, or unassign (None).
 
     Agents work on their own and unassigned conversations only, so they can take, hand over or
-    release those, never someone else's (those are not even visible to them).
+    release those, never a colleague's (those are read-only to them).
     """
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
-        assignee = None
-        if assignee_id is not None:
-            assignee = User.objects.filter(assignable_users_q(company_id), pk=assignee_id).first()
-            if assignee is None:
-                raise ValidationError(
-                    "That person is not an active agent of this company.", code="assignee"
-                )
-        conversation.assigned_user = assignee
-        conversation.save(update_fields=["assigned_user", "updated_at"])
+        _set_assignee(conversation, assignee_id)
+    return conversation
+
+
+def _set_assignee(conversation: Conversation, assignee_id: int | None) -> None:
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(
+            assignable_users_q(conversation.company_id), pk=assignee_id
+        ).first()
+        if assignee is None:
+            raise ValidationError(
+                "That person is not an active agent of this company.", code="assignee"
+            )
+    conversation.assigned_user = assignee
+    conversation.save(update_fields=["assigned_user", "updated_at"])
+
+
+HANDOVER_UNDO_SECONDS = 10 * 60
+_UNDO_SALT = "conversations.handover-undo"
+
+
+def handover_undo_token(user: User, conversation: Conversation, *, previous_id: int | None) -> str:
+    """A signed note of a handover `user` just made, which lets them undo it for a while even
+    though the conversation is now a colleague's (and maybe out of their view)."""
+    return signing.dumps(
+        {
+            "user": user.pk,
+            "conversation": conversation.pk,
+            "from": previous_id,
+            "to": conversation.assigned_user_id,
+        },
+        salt=_UNDO_SALT,
+    )
+
+
+def undo_handover(user: User, *, company_id: int, conversation_id: int, token: str) -> Conversation:
+    """Give a conversation back to whom it had before `user` handed it over, if nobody has
+    changed its assignment since and the undo is recent."""
+    try:
+        handover = signing.loads(token, salt=_UNDO_SALT, max_age=HANDOVER_UNDO_SECONDS)
+    except signing.SignatureExpired as expired:
+        raise ValidationError(
+            "That handover is too old to undo; ask the new assignee or an admin.", code="expired"
+        ) from expired
+    except signing.BadSignature as bad:
+        raise ValidationError("That undo link is not valid.", code="bad_token") from bad
+    if handover["user"] != user.pk or handover["conversation"] != conversation_id:
+        raise ValidationError("That undo link is not valid.", code="bad_token")
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.for_company(user.company_id)
+            .filter(company_id=company_id)
+            .select_for_update(of=("self",))
+            .get(pk=conversation_id)
+        )
+        if conversation.assigned_user_id != handover["to"]:
+            raise ValidationError(
+                "Someone changed the assignment since, so it cannot be undone.", code="changed"
+            )
+        _set_assignee(conversation, handover["from"])
     return conversation
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("c/<int:pk>/reply/", views.reply, name="reply"),
     path("c/<int:pk>/status/", views.set_status, name="status"),
     path("c/<int:pk>/assign/", views.assign, name="assign"),
+    path("c/<int:pk>/assign/undo/", views.undo_handover, name="undo-handover"),
     path("c/<int:pk>/read/", views.mark_read, name="read"),
     path("c/<int:pk>/customer/", views.edit_customer, name="customer"),
     path("c/<int:pk>/messages/<int:message_pk>/retry/", views.retry, name="retry"),

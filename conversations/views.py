@@ -1,17 +1,18 @@
 """The agent inbox: list, chat pane, customer panel and their HTMX partials and polls.
 
-Every view is thin: parse, call one selector or service, render a partial of
-conversations/inbox.html. Another company's conversation, or another agent's, is a 404.
+Every view is thin: parse (a form, before anything else), call one selector or service, render a
+partial of conversations/inbox.html. Another company's conversation, or one the company keeps
+from an agent, is a 404; a colleague's conversation is read-only to an agent (403 with the reason
+on any change).
 """
 
 from django.contrib import messages as flash
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django.views.decorators.vary import vary_on_headers
 
 from accounts.decorators import company_required, role_required
 from accounts.models import Role
@@ -19,19 +20,36 @@ from conversations import selectors, services
 from conversations.forms import (
     AssignForm,
     CustomerProfileForm,
+    EarlierForm,
+    MoreConversationsForm,
+    PollForm,
     ReplyForm,
     StartConversationForm,
     StatusForm,
+    UndoHandoverForm,
 )
-from conversations.models import Conversation
+from conversations.models import Conversation, Message
 from customers.selectors import customers_of
 from customers.services import update_customer_profile
-from hub.forms import add_service_errors
+from hub.forms import InvalidInput, add_service_errors, first_error, parse
 from inboxes.models import Channel
 from inboxes.selectors import inboxes_of
 
 TEMPLATE = "conversations/inbox.html"
 inbox_staff = role_required(Role.AGENT, Role.COMPANY_ADMIN)
+NOT_IN_VIEW = "This conversation is not in your view any more. Go back to the inbox."
+STATUS_FILTER_LABELS = {"open": "Open", "any": "Any status", "in-progress": "In progress"}
+# the keyboard shortcuts static/js/app.js handles, as the "?" dialog lists them (and the README)
+SHORTCUTS = [
+    (["?"], "Show these shortcuts"),
+    (["/"], "Search conversations"),
+    (["j", "k"], "Next / previous conversation in the list (Enter opens it)"),
+    (["n"], "Open the next conversation with unread messages"),
+    (["r"], "Reply: go to the message box"),
+    (["Esc"], "Leave the message box; close the customer panel or this dialog"),
+    (["e"], "Resolve the open conversation"),
+    (["a"], "Assign the open conversation to me"),
+]
 
 
 def _filter(request: HttpRequest) -> selectors.InboxFilter:
@@ -43,7 +61,12 @@ def _conversation_or_404(request: HttpRequest, pk: int) -> Conversation:
     try:
         return selectors.conversation_for(request.user, request.company, pk)
     except Conversation.DoesNotExist as missing:
-        raise Http404("No such conversation.") from missing
+        raise Http404(NOT_IN_VIEW) from missing
+
+
+def _row_context(request: HttpRequest, rows: list[Conversation]) -> dict:
+    presence = selectors.row_presence(request.user, request.company, [c.pk for c in rows])
+    return {"viewers": presence.viewers, "changed": presence.changed_since_seen(rows)}
 
 
 def _list_context(
@@ -55,6 +78,7 @@ def _list_context(
 ) -> dict:
     page = selectors.inbox_page(request.user, request.company, flt, through=through)
     counts = selectors.tab_counts(request.user, request.company, flt)
+    unread = selectors.unread_conversations(request.user, request.company)
     return {
         "flt": flt,
         "query": urlencode({k: v for k, v in flt.as_query().items() if v}),
@@ -62,37 +86,53 @@ def _list_context(
         "page": page,
         "counts": counts,
         "count_labels": counts.labels(),
-        "viewers": selectors.viewers_by_conversation(
-            request.user, request.company, [c.pk for c in page.rows]
-        ),
+        "unread_total": f"{selectors.UNREAD_CAP}+" if unread > selectors.UNREAD_CAP else unread,
+        **_row_context(request, page.rows),
         "open_id": open_id,
         "channels": Channel.choices,
-        "statuses": selectors.STATUS_FILTERS,
+        "status_filters": [
+            (value, STATUS_FILTER_LABELS.get(value, value.capitalize()))
+            for value in selectors.STATUS_FILTERS
+        ],
+    }
+
+
+def _header_context(
+    request: HttpRequest, conversation: Conversation, state: selectors.ChatState | None = None
+) -> dict:
+    """What the chat header shows: who else is viewing, and the controls if `request.user` may
+    work on the conversation (a colleague's is read-only to an agent)."""
+    can_work = selectors.may_work_on(request.user, conversation)
+    return {
+        "conversation": conversation,
+        "state": state
+        or selectors.see_conversation(request.user, request.company, conversation.pk),
+        "can_work": can_work,
+        "assignees": selectors.assignable_users(request.company) if can_work else [],
+        "status_choices": Conversation.Status.choices,
     }
 
 
 def _chat_context(request: HttpRequest, conversation: Conversation) -> dict:
     page = selectors.chat_messages(conversation)
-    state = selectors.see_conversation(request.user, request.company, conversation.pk)
     return {
-        "conversation": conversation,
+        **_header_context(request, conversation),
         "chat": page,
         "last_seen": page.newest_id or 0,
-        "state": state,
-        "assignees": selectors.assignable_users(request.company),
         "other_conversations": selectors.customer_conversations(
-            request.company, conversation.customer, exclude_id=conversation.pk
+            request.user, request.company, conversation.customer, exclude_id=conversation.pk
         ),
-        "statuses": Conversation.Status.choices,
     }
 
 
 @inbox_staff
 @company_required
 @require_GET
+@vary_on_headers("HX-Target")
 def inbox(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """The inbox page, with a conversation open when `pk` is given. HTMX asks the same URL for
-    the list alone (filters, tabs, polls) or the chat column alone (opening a row)."""
+    the list alone (filters, tabs, polls) or the chat column alone (opening a row), so the
+    answer varies by HX-Target as well as HX-Request."""
     flt = _filter(request)
     target = request.htmx.target if request.htmx else None
     if target == "conversation-list":
@@ -100,7 +140,7 @@ def inbox(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     conversation = _conversation_or_404(request, pk) if pk is not None else None
     if target == "chat-column" and conversation is not None:
         return render(request, f"{TEMPLATE}#chat_column", _chat_context(request, conversation))
-    context = _list_context(request, flt, open_id=pk)
+    context = {**_list_context(request, flt, open_id=pk), "shortcuts": SHORTCUTS}
     if conversation is not None:
         context.update(_chat_context(request, conversation))
     return render(request, TEMPLATE, context)
@@ -124,12 +164,9 @@ def _conversation_list(
 @require_GET
 def more_conversations(request: HttpRequest) -> HttpResponse:
     """ "Load more": the rows below a cursor (keyset pagination, never OFFSET)."""
+    params = parse(MoreConversationsForm, request.GET)
     flt = _filter(request)
-    after = selectors.Cursor.parse(request.GET.get("after"))
-    if after is None:
-        return HttpResponse("Missing or malformed cursor.", status=400)
-    page = selectors.inbox_page(request.user, request.company, flt, after=after)
-    open_id = request.GET.get("open")
+    page = selectors.inbox_page(request.user, request.company, flt, after=params["after"])
     return render(
         request,
         f"{TEMPLATE}#conversation_rows",
@@ -137,10 +174,8 @@ def more_conversations(request: HttpRequest) -> HttpResponse:
             "flt": flt,
             "query": urlencode({k: v for k, v in flt.as_query().items() if v}),
             "page": page,
-            "viewers": selectors.viewers_by_conversation(
-                request.user, request.company, [c.pk for c in page.rows]
-            ),
-            "open_id": int(open_id) if open_id and open_id.isdigit() else None,
+            **_row_context(request, page.rows),
+            "open_id": params["open"],
             "appending": True,
         },
     )
@@ -152,45 +187,60 @@ def more_conversations(request: HttpRequest) -> HttpResponse:
 def chat_poll(request: HttpRequest, pk: int) -> HttpResponse:
     """Every 5 s: one statement records that this agent is viewing and reads the change token.
     Unchanged: 204. Changed: the new messages, header and poller, each swapped into place."""
+    params = parse(PollForm, request.GET)
     state = selectors.see_conversation(request.user, request.company, pk)
     if state is None:
         if not selectors.conversation_exists(request.company, pk):
-            raise Http404("No such conversation.")
+            raise Http404(NOT_IN_VIEW)
         # still in the company, but assigned away from this agent: say so, stop polling
-        return render(request, f"{TEMPLATE}#chat_gone", {}, status=200)
-    if request.GET.get("v") == state.version:
+        return render(request, f"{TEMPLATE}#chat_gone", {"last_seen": params["last_seen"]})
+    if params["v"] == state.version:
         return HttpResponse(status=204)
     conversation = _conversation_or_404(request, pk)
-    after = request.GET.get("after", "0")
-    new_messages = selectors.messages_after(conversation, int(after) if after.isdigit() else 0)
-    return _chat_update(request, conversation, state=state, new_messages=new_messages)
+    return _chat_update(request, conversation, params, state=state)
 
 
 def _chat_update(
     request: HttpRequest,
     conversation: Conversation,
+    chat_state: dict,
     *,
     state: selectors.ChatState | None = None,
-    new_messages: list | None = None,
+    new_messages: list[Message] | None = None,
     composer: dict | None = None,
+    notice: dict | None = None,
+    with_row: bool = False,
     status: int = 200,
 ) -> HttpResponse:
-    """A response that swaps the poller and, out of band, appends messages and refreshes the
-    header (and the composer when given)."""
-    state = state or selectors.see_conversation(request.user, request.company, conversation.pk)
-    new_messages = new_messages or []
-    last_seen = int(request.POST.get("last_seen") or request.GET.get("after") or 0)
+    """A response that swaps the poller and, out of band, appends the messages newer than the
+    newest the chat showed (`chat_state["last_seen"]`), refreshes the header and the chat state,
+    and swaps the composer when given or when the conversation became writable or read-only
+    for this user since the chat rendered it (`chat_state["rw"]`)."""
+    last_seen = chat_state.get("last_seen") or 0
+    if new_messages is None:
+        new_messages = selectors.messages_after(conversation, last_seen)
     newest = new_messages[-1].pk if new_messages else last_seen
+    header = _header_context(request, conversation, state)
+    can_work = header["can_work"]
+    shown_rw = chat_state.get("rw")
     context = {
-        "conversation": conversation,
-        "state": state,
+        **header,
         "new_messages": new_messages,
         "last_seen": max(newest, last_seen),
-        "assignees": selectors.assignable_users(request.company),
-        "statuses": Conversation.Status.choices,
         "composer": composer,
+        "swap_composer": composer is not None or (shown_rw is not None and shown_rw != can_work),
+        "keep_draft": composer is None,
+        "notice": notice,
     }
+    if with_row:  # an action changed what the list row shows: refresh it at once
+        context.update(_rows_context(request, [conversation.pk], open_id=conversation.pk))
     return render(request, f"{TEMPLATE}#chat_update", context, status=status)
+
+
+def _rows_context(request: HttpRequest, ids: list[int], *, open_id: int | None) -> dict:
+    """List rows to refresh in place (#row-updates), rendered as the list renders them."""
+    rows = [selectors.conversation_row(request.user, request.company, pk) for pk in ids]
+    return {"rows": rows, "open_id": open_id, **_row_context(request, rows)}
 
 
 @inbox_staff
@@ -198,10 +248,8 @@ def _chat_update(
 @require_GET
 def earlier_messages(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = _conversation_or_404(request, pk)
-    before = request.GET.get("before", "")
-    if not before.isdigit():
-        return HttpResponse("Missing message id.", status=400)
-    page = selectors.chat_messages(conversation, before_id=int(before))
+    params = parse(EarlierForm, request.GET)
+    page = selectors.chat_messages(conversation, before_id=params["before"])
     return render(
         request, f"{TEMPLATE}#earlier_messages", {"conversation": conversation, "chat": page}
     )
@@ -211,36 +259,41 @@ def earlier_messages(request: HttpRequest, pk: int) -> HttpResponse:
 @company_required
 @require_POST
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
-    """Send from the composer. The draft comes back in the box on any error."""
+    """Send from the composer. The draft comes back in the box on any error; a colleague's
+    conversation (read-only) is refused with 403 and the reason."""
     conversation = _conversation_or_404(request, pk)
     form = ReplyForm(request.POST)
-    form.is_valid()
     draft = request.POST.get("content", "")
-    last_seen = form.cleaned_data.get("last_seen")
+    if not form.is_valid():
+        composer = {"draft": draft, "error": first_error(form)}
+        return _chat_update(request, conversation, {}, composer=composer, status=422)
+    chat_state = form.cleaned_data
     try:
         services.send_agent_reply(
             request.user,
             company_id=request.company.pk,
             conversation_id=conversation.pk,
-            content=draft,
-            last_seen_message_id=last_seen,
+            content=chat_state["content"],
+            last_seen_message_id=chat_state["last_seen"],
         )
+    except Conversation.DoesNotExist as missing:
+        raise Http404(NOT_IN_VIEW) from missing
     except ValidationError as error:
         composer = {"draft": draft, "error": error.messages[0]}
-        return _chat_update(request, conversation, composer=composer, status=422)
+        return _chat_update(request, conversation, chat_state, composer=composer, status=422)
     except services.NewActivity as activity:
         composer = {"draft": draft, "error": activity.message, "is_guard": True}
         return _chat_update(
             request,
             conversation,
+            chat_state,
             new_messages=activity.new_messages,
             composer=composer,
             status=409,
         )
     conversation = _conversation_or_404(request, pk)
-    new_messages = selectors.messages_after(conversation, last_seen or 0)
     return _chat_update(
-        request, conversation, new_messages=new_messages, composer={"draft": "", "sent": True}
+        request, conversation, chat_state, composer={"draft": "", "sent": True}, with_row=True
     )
 
 
@@ -251,26 +304,41 @@ def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
     conversation = _conversation_or_404(request, pk)
     try:
         message = services.retry_delivery(
-            request.user, company_id=request.company.pk, message_id=message_pk
+            request.user,
+            company_id=request.company.pk,
+            conversation_id=conversation.pk,
+            message_id=message_pk,
         )
-    except Conversation.DoesNotExist as missing:
-        raise Http404 from missing
+    except ObjectDoesNotExist as missing:
+        raise Http404("That message is not in this conversation.") from missing
     except ValidationError as error:
-        return HttpResponse(error.messages[0], status=400)
+        raise InvalidInput(error.messages[0]) from error
     return render(
         request, f"{TEMPLATE}#message", {"message": message, "conversation": conversation}
     )
 
 
-def _after_change(request: HttpRequest, pk: int) -> HttpResponse:
-    """Header and list row after a status or assignment change; a conversation that left the
-    agent's view sends them back to the inbox."""
+def _after_change(
+    request: HttpRequest, pk: int, chat_state: dict, *, notice: dict | None = None
+) -> HttpResponse:
+    """The chat after a status or assignment change. A page without JavaScript goes back to the
+    conversation; one that has left this user's view says so (with the undo, if any)."""
     try:
         conversation = selectors.conversation_for(request.user, request.company, pk)
     except Conversation.DoesNotExist:
-        flash.success(request, "Done. That conversation is no longer in your view.")
-        return HttpResponseClientRedirect(reverse("conversations:inbox"))
-    return _chat_update(request, conversation)
+        if not request.htmx:
+            flash.success(request, "Done. That conversation is no longer in your view.")
+            return redirect("conversations:inbox")
+        context = {
+            "notice": notice,
+            "conversation_id": pk,
+            "last_seen": chat_state.get("last_seen"),
+        }
+        return render(request, f"{TEMPLATE}#chat_gone", context)
+    if not request.htmx:
+        flash.success(request, "Saved.")
+        return redirect("conversations:conversation", pk=pk)
+    return _chat_update(request, conversation, chat_state, notice=notice, with_row=True)
 
 
 @inbox_staff
@@ -278,36 +346,61 @@ def _after_change(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def set_status(request: HttpRequest, pk: int) -> HttpResponse:
     _conversation_or_404(request, pk)
-    form = StatusForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse("Choose one of: new, in progress, resolved, closed.", status=400)
-    services.change_status(
-        request.user,
-        company_id=request.company.pk,
-        conversation_id=pk,
-        status=form.cleaned_data["status"],
-    )
-    return _after_change(request, pk)
+    params = parse(StatusForm, request.POST)
+    try:
+        services.change_status(
+            request.user, company_id=request.company.pk, conversation_id=pk, status=params["status"]
+        )
+    except Conversation.DoesNotExist as missing:
+        raise Http404(NOT_IN_VIEW) from missing
+    return _after_change(request, pk, params)
 
 
 @inbox_staff
 @company_required
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
-    _conversation_or_404(request, pk)
-    form = AssignForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse(form.errors["assignee"][0], status=400)
-    assignee = form.cleaned_data["assignee"]
-    if assignee == "me":
-        assignee = request.user.pk
+    """Assign (an explicit choice: a button or Enter, never a select's change); handing a
+    conversation to someone else offers an Undo."""
+    before = _conversation_or_404(request, pk)
+    params = parse(AssignForm, request.POST)
+    assignee = request.user.pk if params["assignee"] == "me" else params["assignee"]
     try:
-        services.assign_conversation(
+        conversation = services.assign_conversation(
             request.user, company_id=request.company.pk, conversation_id=pk, assignee_id=assignee
         )
+    except Conversation.DoesNotExist as missing:
+        raise Http404(NOT_IN_VIEW) from missing
     except ValidationError as error:
-        return HttpResponse(error.messages[0], status=400)
-    return _after_change(request, pk)
+        raise InvalidInput(error.messages[0]) from error
+    notice = None
+    if assignee != request.user.pk and assignee != before.assigned_user_id:
+        notice = {
+            "kind": "handover",
+            "conversation_id": pk,
+            "to": conversation.assigned_user,
+            "token": services.handover_undo_token(
+                request.user, conversation, previous_id=before.assigned_user_id
+            ),
+        }
+    return _after_change(request, pk, params, notice=notice)
+
+
+@inbox_staff
+@company_required
+@require_POST
+def undo_handover(request: HttpRequest, pk: int) -> HttpResponse:
+    params = parse(UndoHandoverForm, request.POST)
+    try:
+        conversation = services.undo_handover(
+            request.user, company_id=request.company.pk, conversation_id=pk, token=params["token"]
+        )
+    except Conversation.DoesNotExist as missing:
+        raise Http404(NOT_IN_VIEW) from missing
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0]) from error
+    notice = {"kind": "undone", "conversation_id": pk, "to": conversation.assigned_user}
+    return _after_change(request, pk, params, notice=notice)
 
 
 @inbox_staff
@@ -315,18 +408,22 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     _conversation_or_404(request, pk)
-    conversation = services.mark_conversation_read(
-        request.user, company_id=request.company.pk, conversation_id=pk
-    )
-    conversation = _conversation_or_404(request, conversation.pk)
-    return render(request, f"{TEMPLATE}#row_refresh", {"c": conversation, "open_id": pk})
+    try:
+        services.mark_conversation_read(
+            request.user, company_id=request.company.pk, conversation_id=pk
+        )
+        context = _rows_context(request, [pk], open_id=pk)
+    except Conversation.DoesNotExist as missing:
+        raise Http404(NOT_IN_VIEW) from missing
+    return render(request, f"{TEMPLATE}#row_updates", context)
 
 
 @inbox_staff
 @company_required
 @require_POST
 def edit_customer(request: HttpRequest, pk: int) -> HttpResponse:
-    """Name and VIP, edited in place from the customer panel of conversation `pk`."""
+    """Name and VIP, edited in place from the customer panel of conversation `pk`; the new name
+    reaches the chat header and the list row at once (and other pollers on their next poll)."""
     conversation = _conversation_or_404(request, pk)
     form = CustomerProfileForm(request.POST)
     error = ""
@@ -345,15 +442,16 @@ def edit_customer(request: HttpRequest, pk: int) -> HttpResponse:
         error = "Enter the customer's name (up to 200 characters)."
     conversation = _conversation_or_404(request, pk)
     context = {
-        "conversation": conversation,
+        **_header_context(request, conversation),
         "other_conversations": selectors.customer_conversations(
-            request.company, conversation.customer, exclude_id=conversation.pk
+            request.user, request.company, conversation.customer, exclude_id=conversation.pk
         ),
         "customer_error": error,
         "customer_saved": not error,
         "customer_draft": request.POST.get("name", "") if error else None,
+        **_rows_context(request, [pk], open_id=pk),
     }
-    return render(request, f"{TEMPLATE}#customer_panel", context, status=422 if error else 200)
+    return render(request, f"{TEMPLATE}#customer_saved", context, status=422 if error else 200)
 
 
 @inbox_staff
@@ -390,8 +488,8 @@ def start(request: HttpRequest) -> HttpResponse:
             flash.success(request, "Conversation started.")
             return redirect("conversations:conversation", pk=conversation.pk)
     chosen = None
-    if form["customer"].value() and str(form["customer"].value()).isdigit():
-        chosen = customers_of(request.company).filter(pk=int(form["customer"].value())).first()
+    if form.is_bound and form.cleaned_data.get("customer"):
+        chosen = customers_of(request.company).filter(pk=form.cleaned_data["customer"]).first()
     return render(
         request,
         "conversations/start.html",

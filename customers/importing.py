@@ -73,6 +73,22 @@ def read_customer_csv(company_id: int, content: bytes) -> ImportPreview:
         )
         return preview
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _check_rows(company_id, reader, preview)
+    except csv.Error as error:
+        # a field past csv's limit (an unclosed quote swallows the rest of the file) or a
+        # malformed line: say where, import nothing
+        preview.rows.clear()
+        preview.errors.append(
+            (
+                reader.reader.line_num,  # the line being read (DictReader's own lags behind)
+                f"This line cannot be read as CSV ({error}). Check for an unclosed quote.",
+            )
+        )
+        return preview
+
+
+def _check_rows(company_id: int, reader: csv.DictReader, preview: ImportPreview) -> ImportPreview:
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "name" not in headers:
         preview.errors.append(

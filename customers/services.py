@@ -2,8 +2,10 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import User
+from conversations.models import Conversation
 from customers.models import IDENTITY_FIELDS, Customer
 
 
@@ -57,6 +59,10 @@ def update_customer_profile(
         customer.name = name
         customer.is_vip = is_vip
         customer.save(update_fields=["name", "is_vip", "updated_at"])
+        # their conversations show the name: tell every open list and chat to refresh
+        Conversation.objects.for_company(company_id).filter(customer=customer).update(
+            updated_at=timezone.now()
+        )
     return customer
 
 

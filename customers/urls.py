@@ -10,4 +10,5 @@ urlpatterns = [
     path("new/", views.customer_create, name="create"),
     path("import/", views.customer_import, name="import"),
     path("<int:pk>/", views.customer_edit, name="edit"),
+    path("<int:pk>/history/", views.customer_history, name="history"),
 ]

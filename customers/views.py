@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 
 from accounts.decorators import company_required, role_required
 from accounts.models import Role
+from conversations import selectors as conversation_selectors
 from customers.forms import CustomerForm
 from customers.importing import COLUMNS, MAX_BYTES, import_customers, read_customer_csv
 from customers.models import Customer
@@ -112,6 +113,20 @@ def _save(request: HttpRequest, customer: Customer | None) -> HttpResponse:
         {"form": form, "customer": customer},
         status=422 if form.errors else 200,
     )
+
+
+@staff
+@company_required
+def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer and every conversation with them the user may open, across channels,
+    newest first, 25 a page."""
+    customer = customers_of(request.company).filter(pk=pk).first()
+    if customer is None:
+        raise Http404("No such customer.")
+    page = Paginator(
+        conversation_selectors.customer_history(request.user, request.company, customer), 25
+    ).get_page(request.GET.get("page"))
+    return render(request, "customers/history.html", {"customer": customer, "page": page})
 
 
 @company_admin

@@ -44,6 +44,7 @@ FOLD_TO = (
 
 _FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
 PHONE = re.compile(r"[\d\s+()\-.]{4,}")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_WORDS = 12
 
 
@@ -101,7 +102,9 @@ class TextSearch:
 
 def parse_search(text: str) -> TextSearch | None:
     """What the user typed, ready for TextSearch.apply; None when they typed nothing (or only
-    spaces): then nothing is filtered."""
+    spaces): then nothing is filtered. Control characters (a NUL byte, which PostgreSQL text
+    cannot hold) count as spaces."""
+    text = CONTROL.sub(" ", text)
     if PHONE.fullmatch(text.strip()):
         digits = re.sub(r"\D", "", text)
         if digits:

@@ -41,33 +41,39 @@ def _credentials(kind: str, submitted: dict[str, str], stored: dict[str, str]) -
     return values
 
 
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the inbox a name your agents will recognise."})
+    limit = Inbox._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise ValidationError({"name": f"Keep the name to {limit} characters."})
+    return name
+
+
 def create_inbox(
     actor: User, *, company: Company, kind: str, name: str, credentials: dict[str, str]
 ) -> Inbox:
     _check_manager(actor, company)
     if kind not in Channel.values:
         raise ValidationError({"kind": "Choose a channel."})
-    if not name.strip():
-        raise ValidationError({"name": "Give the inbox a name your agents will recognise."})
+    name = _clean_name(name)
     values = _credentials(kind, credentials, {})
     with transaction.atomic():
         Company.objects.select_for_update().get(pk=company.pk)  # one limit check at a time
         _check_channel_limit(company)
-        return Inbox.objects.create(
-            company=company, kind=kind, name=name.strip(), credentials=values
-        )
+        return Inbox.objects.create(company=company, kind=kind, name=name, credentials=values)
 
 
 def update_inbox(
     actor: User, *, company: Company, inbox_id: int, name: str, credentials: dict[str, str]
 ) -> Inbox:
     _check_manager(actor, company)
-    if not name.strip():
-        raise ValidationError({"name": "Give the inbox a name your agents will recognise."})
+    name = _clean_name(name)
     with transaction.atomic():
         inbox = Inbox.objects.for_company(company).select_for_update().get(pk=inbox_id)
         inbox.credentials = _credentials(inbox.kind, credentials, inbox.credentials)
-        inbox.name = name.strip()
+        inbox.name = name
         inbox.save(update_fields=["name", "credentials", "updated_at"])
     return inbox
 

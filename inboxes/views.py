@@ -10,6 +10,7 @@ from accounts.decorators import company_required, role_required
 from accounts.models import Role
 from inboxes import services
 from inboxes.credentials import CREDENTIAL_FIELDS, VERIFY_TOKEN_KINDS
+from inboxes.forms import inbox_form
 from inboxes.models import Channel, Inbox
 from inboxes.selectors import inboxes_of
 
@@ -76,14 +77,17 @@ def inbox_create(request: HttpRequest) -> HttpResponse:
     if kind not in Channel.values:
         return render(request, "inboxes/choose.html", {"channels": Channel.choices})
     errors: dict = {}
-    if request.method == "POST":
+    form = inbox_form(kind)(request.POST or None)
+    if request.method == "POST" and not form.is_valid():
+        errors = form.errors
+    elif request.method == "POST":
         try:
             inbox = services.create_inbox(
                 request.user,
                 company=request.company,
                 kind=kind,
-                name=request.POST.get("name", ""),
-                credentials=request.POST.dict(),
+                name=form.cleaned_data["name"],
+                credentials=form.cleaned_data,
             )
         except ValidationError as error:
             errors = _errors(error)
@@ -105,19 +109,22 @@ def inbox_create(request: HttpRequest) -> HttpResponse:
 def inbox_edit(request: HttpRequest, pk: int) -> HttpResponse:
     inbox = _inbox_or_404(request, pk)
     errors: dict = {}
-    if request.method == "POST":
+    form = inbox_form(inbox.kind)(request.POST or None)
+    if request.method == "POST" and not form.is_valid():
+        errors = form.errors
+    elif request.method == "POST":
         try:
-            services.update_inbox(
+            saved = services.update_inbox(
                 request.user,
                 company=request.company,
                 inbox_id=inbox.pk,
-                name=request.POST.get("name", ""),
-                credentials=request.POST.dict(),
+                name=form.cleaned_data["name"],
+                credentials=form.cleaned_data,
             )
         except ValidationError as error:
             errors = _errors(error)
         else:
-            messages.success(request, f"Saved {request.POST.get('name', inbox.name).strip()}.")
+            messages.success(request, f"Saved {saved.name}.")
             return redirect("inboxes:list")
     return render(
         request,

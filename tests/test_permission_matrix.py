@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Role
+from conversations.models import Conversation, Message
 from tests.factories import (
     CompanyFactory,
     ConversationFactory,
@@ -91,12 +92,20 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
     "conversations:status": (
         "post",
         "conversation",
-        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+        # a form posted without JavaScript goes back to the conversation (HTMX gets the chat)
+        {"anonymous": SIGN_IN, "agent": 302, "company_admin": 302, "super_admin": 403},
     ),
     "conversations:assign": (
         "post",
         "conversation",
-        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+        # a form posted without JavaScript goes back to the conversation (HTMX gets the chat)
+        {"anonymous": SIGN_IN, "agent": 302, "company_admin": 302, "super_admin": 403},
+    ),
+    "conversations:undo-handover": (
+        "post",
+        "conversation",
+        # without a token from a handover: refused with the reason
+        {"anonymous": SIGN_IN, "agent": 400, "company_admin": 400, "super_admin": 403},
     ),
     "conversations:read": (
         "post",
@@ -183,6 +192,11 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         None,
         {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
     ),
+    "customers:history": (
+        "get",
+        "customer",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
     "customers:create": (
         "get",
         None,
@@ -224,7 +238,7 @@ ADMIN_RULE = {"agent": 403, "company_admin": 403, "super_admin": 200}
 OBJECT_URLS = {
     name
     for name, (_, obj, _) in RULES.items()
-    if obj in {"conversation", "failed_message", "staff_member"}
+    if obj in {"conversation", "failed_message", "staff_member", "customer", "inbox"}
 }
 
 
@@ -330,6 +344,47 @@ def test_each_role_gets_the_expected_answer(name, role):
 def test_another_companys_object_is_a_404(name, role):
     world = World()
     assert world.request(role, name, company=world.other) == 404
+
+
+# An agent on a colleague's conversation, by the company setting agents_see_all_conversations:
+# on (the default), they read it and every change is refused with the reason (403); off, it is
+# not there for them (404). Every URL that takes a conversation must be listed.
+COLLEAGUE_RULES: dict[str, dict[bool, int]] = {
+    "conversations:conversation": {True: 200, False: 404},
+    "conversations:poll": {True: 200, False: 200},  # off: says it left the view, stops polling
+    "conversations:earlier": {True: 400, False: 404},  # 400: no message id given
+    "conversations:reply": {True: 403, False: 404},
+    "conversations:status": {True: 403, False: 404},
+    "conversations:assign": {True: 403, False: 404},
+    "conversations:undo-handover": {True: 400, False: 400},  # no token of theirs: refused
+    "conversations:read": {True: 403, False: 404},
+    "conversations:customer": {True: 200, False: 404},  # the customer's details stay editable
+    "conversations:retry": {True: 403, False: 404},
+    "customers:history": {True: 200, False: 200},  # lists only what they may open
+}
+
+
+def test_every_conversation_url_has_a_colleague_rule():
+    takes_a_conversation = {
+        name for name, (_, obj, _) in RULES.items() if obj in {"conversation", "failed_message"}
+    }
+    assert takes_a_conversation - set(COLLEAGUE_RULES) == set()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sees_all", [True, False])
+@pytest.mark.parametrize("name", sorted(COLLEAGUE_RULES))
+def test_an_agent_on_a_colleagues_conversation(name, sees_all):
+    world = World()
+    world.own.agents_see_all_conversations = sees_all
+    world.own.save()
+    colleague = UserFactory(company=world.own, role=Role.AGENT)
+    conversation_id = world.objects[world.own.pk]["conversation"][0]
+    Conversation.objects.filter(pk=conversation_id).update(assigned_user=colleague, status="new")
+    assert world.request("agent", name) == COLLEAGUE_RULES[name][sees_all]
+    conversation = Conversation.objects.get(pk=conversation_id)
+    assert (conversation.assigned_user, conversation.status) == (colleague, "new")
+    assert not Message.objects.filter(conversation=conversation, content="hi").exists()
 
 
 @pytest.mark.django_db

@@ -104,8 +104,12 @@ def test_a_second_agent_sees_the_change_within_one_poll(
         timeout=7000
     )
     expect(boss.locator("#conversation-assignee option:checked")).to_have_text("Ana Silva")
-    # Ana claimed it: Ben's chat says it left his view, his Unassigned list drops the row
-    expect(ben.locator("#chat-header")).to_contain_text("assigned to someone else", timeout=7000)
+    # Ana claimed it: Ben's chat turns read-only and says whose it is, his Unassigned list
+    # drops the row
+    expect(ben.locator("#chat-header")).to_contain_text(
+        "Assigned to Ana Silva · read-only for you", timeout=7000
+    )
+    expect(ben.locator("#composer-input")).to_have_count(0)
     expect(ben.locator(f"#conv-{conversation_id}")).to_have_count(0, timeout=12000)
     ben.context.close()
     boss.context.close()

@@ -47,8 +47,20 @@ def test_looking_up_another_companys_object_is_a_404(selector, factory):
         get_object_or_404(selector(mine), pk=foreign.pk)
 
 
-def test_an_agent_sees_their_own_and_unassigned_conversations_only():
+def test_an_agent_reads_every_conversation_of_the_company_and_no_other():
     company = CompanyFactory()
+    agent = UserFactory(company=company, role=Role.AGENT)
+    colleague = UserFactory(company=company, role=Role.AGENT)
+    mine = ConversationFactory(company=company, assigned_user=agent)
+    queue = ConversationFactory(company=company, assigned_user=None)
+    theirs = ConversationFactory(company=company, assigned_user=colleague)
+    ConversationFactory(company=CompanyFactory(), assigned_user=None)
+    assert set(visible_conversations(agent, company)) == {mine, queue, theirs}
+    assert not visible_conversations(agent, CompanyFactory()).exists()
+
+
+def test_a_company_can_keep_agents_to_their_own_and_unassigned_conversations():
+    company = CompanyFactory(agents_see_all_conversations=False)
     agent = UserFactory(company=company, role=Role.AGENT)
     colleague = UserFactory(company=company, role=Role.AGENT)
     mine = ConversationFactory(company=company, assigned_user=agent)

@@ -74,12 +74,29 @@ def test_a_failed_message_can_be_retried(setup):
     company, agent, conversation, first = setup
     message = reply(agent, conversation, last_seen=first.pk)
     Message.objects.filter(pk=message.pk).update(delivery_status="failed", last_error="boom")
-    services.retry_delivery(agent, company_id=company.pk, message_id=message.pk)
+    retry = {"company_id": company.pk, "conversation_id": conversation.pk, "message_id": message.pk}
+    services.retry_delivery(agent, **retry)
     message.refresh_from_db()
     assert message.delivery_status == "pending"
     assert message.last_error == ""
     with pytest.raises(ValidationError):
-        services.retry_delivery(agent, company_id=company.pk, message_id=message.pk)
+        services.retry_delivery(agent, **retry)
+
+
+def test_a_retry_of_an_unknown_message_or_another_conversations_is_refused(setup):
+    company, agent, conversation, first = setup
+    other = ConversationFactory(company=company, assigned_user=agent)
+    theirs = MessageFactory(conversation=other, sender_type="agent", delivery_status="failed")
+    for message_id in (10**12, theirs.pk):
+        with pytest.raises(Message.DoesNotExist):
+            services.retry_delivery(
+                agent,
+                company_id=company.pk,
+                conversation_id=conversation.pk,
+                message_id=message_id,
+            )
+    theirs.refresh_from_db()
+    assert theirs.delivery_status == "failed"
 
 
 @pytest.mark.parametrize(
@@ -109,8 +126,33 @@ def test_the_send_guard_refuses_a_reply_when_newer_messages_arrived(setup):
     reply(agent, conversation, last_seen=newer.pk)  # after review it goes through
 
 
-def test_an_agent_cannot_reply_to_a_colleagues_conversation(setup):
+def test_a_colleagues_conversation_is_read_only_to_an_agent(setup):
+    """The agent may read it, but every change is refused with the reason, even when crafted."""
     company, agent, conversation, first = setup
+    colleague = UserFactory(company=company, role=Role.AGENT, first_name="Ben")
+    Conversation.objects.filter(pk=conversation.pk).update(assigned_user=colleague)
+    ids = {"company_id": company.pk, "conversation_id": conversation.pk}
+    changes = [
+        lambda: reply(agent, conversation, last_seen=first.pk),
+        lambda: services.change_status(agent, **ids, status="resolved"),
+        lambda: services.assign_conversation(agent, **ids, assignee_id=agent.pk),
+        lambda: services.assign_conversation(agent, **ids, assignee_id=None),
+        lambda: services.mark_conversation_read(agent, **ids),
+    ]
+    for change in changes:
+        with pytest.raises(services.ReadOnlyConversation, match="Ben is assigned"):
+            change()
+    conversation.refresh_from_db()
+    assert (conversation.assigned_user, conversation.status) == (colleague, "new")
+    assert conversation.unread_count == 1
+    assert not Message.objects.filter(sender_type="agent").exists()
+
+
+def test_agents_kept_to_their_own_do_not_even_find_a_colleagues_conversation(setup):
+    company, agent, conversation, first = setup
+    company.agents_see_all_conversations = False
+    company.save()
+    agent.refresh_from_db()
     colleague = UserFactory(company=company, role=Role.AGENT)
     Conversation.objects.filter(pk=conversation.pk).update(assigned_user=colleague)
     with pytest.raises(Conversation.DoesNotExist):
@@ -145,11 +187,59 @@ def test_assignment_only_to_active_staff_of_the_same_company(setup):
     )
     conversation.refresh_from_db()
     assert conversation.assigned_user == colleague
-    # now it is the colleague's: the first agent can neither see nor take it back
-    with pytest.raises(Conversation.DoesNotExist):
+    # now it is the colleague's: the first agent may read it but not take it back
+    with pytest.raises(services.ReadOnlyConversation):
         services.assign_conversation(
             agent, company_id=company.pk, conversation_id=conversation.pk, assignee_id=agent.pk
         )
+
+
+def hand_over(agent, conversation, to):
+    before = conversation.assigned_user_id
+    conversation = services.assign_conversation(
+        agent,
+        company_id=conversation.company_id,
+        conversation_id=conversation.pk,
+        assignee_id=to.pk,
+    )
+    return services.handover_undo_token(agent, conversation, previous_id=before)
+
+
+def test_a_handover_can_be_undone_by_whoever_made_it(setup):
+    company, agent, conversation, first = setup
+    Conversation.objects.filter(pk=conversation.pk).update(assigned_user=agent)
+    conversation.refresh_from_db()
+    colleague = UserFactory(company=company, role=Role.AGENT)
+    token = hand_over(agent, conversation, colleague)
+    ids = {"company_id": company.pk, "conversation_id": conversation.pk}
+    stranger = UserFactory(company=company, role=Role.AGENT)
+    with pytest.raises(ValidationError, match="not valid"):
+        services.undo_handover(stranger, **ids, token=token)  # not theirs to undo
+    with pytest.raises(ValidationError, match="not valid"):
+        services.undo_handover(agent, **ids, token=token + "x")
+    services.undo_handover(agent, **ids, token=token)
+    conversation.refresh_from_db()
+    assert conversation.assigned_user == agent
+    # the colleague already had it back and forth: an old undo does not undo newer changes
+    with pytest.raises(ValidationError, match="changed the assignment"):
+        services.undo_handover(agent, **ids, token=token)
+
+
+def test_an_undo_is_refused_once_someone_else_reassigned_or_it_expired(setup, monkeypatch):
+    company, agent, conversation, first = setup
+    colleague = UserFactory(company=company, role=Role.AGENT)
+    admin = UserFactory(company=company, role=Role.COMPANY_ADMIN)
+    token = hand_over(agent, conversation, colleague)
+    ids = {"company_id": company.pk, "conversation_id": conversation.pk}
+    services.assign_conversation(admin, **ids, assignee_id=admin.pk)
+    with pytest.raises(ValidationError, match="changed the assignment"):
+        services.undo_handover(agent, **ids, token=token)
+    conversation.refresh_from_db()
+    assert conversation.assigned_user == admin
+    token = hand_over(admin, conversation, colleague)
+    monkeypatch.setattr(services, "HANDOVER_UNDO_SECONDS", -1)
+    with pytest.raises(ValidationError, match="too old"):
+        services.undo_handover(admin, **ids, token=token)
 
 
 def test_a_company_admin_reassigns_anything_in_the_company(setup):

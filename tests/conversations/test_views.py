@@ -74,8 +74,9 @@ def test_the_inbox_page_runs_a_fixed_number_of_queries(
 ):
     make_conversations(company, rows, assigned_user=None)
     client_for.get(reverse("conversations:inbox"))  # warm the session
-    # session, user+company, tab counts with change token, rows with previews, presence
-    with django_assert_num_queries(5):
+    # session, user+company, tab counts with change token, rows with previews, presence and
+    # last looks, unread count for the tab title
+    with django_assert_num_queries(6):
         response = client_for.get(reverse("conversations:inbox") + "?tab=unassigned")
     assert response.status_code == 200
     assert response.templates[0].name == "conversations/inbox.html"
@@ -87,7 +88,7 @@ def test_the_list_partial_runs_a_fixed_number_of_queries(
     company, agent, client_for, rows, django_assert_num_queries
 ):
     make_conversations(company, rows, assigned_user=None)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client_for.get(
             reverse("conversations:inbox") + "?tab=all",
             headers={**HTMX, "HX-Target": "conversation-list"},
@@ -188,13 +189,18 @@ def test_changed_chat_poll_appends_only_the_new_messages(company, agent, client_
     new = MessageFactory(conversation=conversation, content="brand new message")
     Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
     url = reverse("conversations:poll", args=[conversation.pk])
-    response = client_for.get(url, {"v": state.version, "after": old.pk}, headers=HTMX)
+    response = client_for.get(
+        url, {"v": state.version, "last_seen": old.pk, "rw": "1"}, headers=HTMX
+    )
     assert response.status_code == 200
     assert b"brand new message" in response.content
     assert b"old one" not in response.content
-    assert f'"after": "{new.pk}"'.encode() in response.content
-    # the composer's "newest seen" moves too, so a send after this poll is not refused
-    assert f'id="composer-last-seen" name="last_seen" value="{new.pk}"'.encode() in response.content
+    # the chat's "newest seen", which every send carries, moves, so a send after this poll is
+    # not refused as new activity
+    state = re.search(rb'<div id="chat-state".*?</div>', response.content, re.S).group()
+    assert b'hx-swap-oob="true"' in state
+    assert f'name="last_seen" value="{new.pk}"'.encode() in state
+    assert b'id="composer"' not in response.content  # the draft in the composer is left alone
 
 
 def test_a_colleague_viewing_shows_in_the_chat_and_the_list(company, agent, client_for):
@@ -274,14 +280,65 @@ def test_search_finds_by_customer_identity_and_message_text(
         assert found == [conversation.pk]
 
 
-def test_an_agent_cannot_open_a_colleagues_conversation(company, agent, client_for):
+def test_an_agent_reads_a_colleagues_conversation_without_controls(company, agent, client_for):
+    colleague = UserFactory(company=company, role=Role.AGENT, first_name="Ben", last_name="Ortiz")
+    theirs = ConversationFactory(company=company, assigned_user=colleague, unread_count=1)
+    MessageFactory(conversation=theirs, content="Where is my parcel?", is_read=False)
+    page = client_for.get(reverse("conversations:conversation", args=[theirs.pk]))
+    assert page.status_code == 200
+    assert b"Where is my parcel?" in page.content
+    assert b"Assigned to <strong" in page.content and b"Ben Ortiz" in page.content
+    assert b"read-only for you" in page.content
+    for control in (b'id="composer-input"', b'id="conversation-status"', b"data-assign-me"):
+        assert control not in page.content
+    assert reverse("conversations:read", args=[theirs.pk]).encode() not in page.content
+    admin = signed_in(UserFactory(company=company, role=Role.COMPANY_ADMIN))
+    page = admin.get(reverse("conversations:conversation", args=[theirs.pk]))
+    assert b'id="composer-input"' in page.content and b"data-assign-me" in page.content
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("conversations:reply", {"content": "Mine now", "last_seen": "0"}),
+        ("conversations:status", {"status": "resolved"}),
+        ("conversations:assign", {"assignee": "me"}),
+        ("conversations:read", {}),
+    ],
+)
+def test_a_crafted_change_to_a_colleagues_conversation_is_403_with_the_reason(
+    company, agent, client_for, name, data
+):
+    colleague = UserFactory(company=company, role=Role.AGENT, first_name="Ben")
+    theirs = ConversationFactory(company=company, assigned_user=colleague, unread_count=1)
+    url = reverse(name, args=[theirs.pk])
+    page = client_for.post(url, data)
+    assert page.status_code == 403
+    assert b"Ben is assigned to this conversation" in page.content
+    htmx = client_for.post(url, data, headers=HTMX)
+    assert htmx.status_code == 403
+    assert htmx["Content-Type"].startswith("text/plain")
+    assert htmx.content.decode().startswith("Ben is assigned to this conversation")
+    theirs.refresh_from_db()
+    assert (theirs.assigned_user, theirs.status, theirs.unread_count) == (colleague, "new", 1)
+    assert not Message.objects.filter(conversation=theirs).exists()
+
+
+def test_a_company_can_keep_colleagues_conversations_from_agents(company, agent, client_for):
+    company.agents_see_all_conversations = False
+    company.save()
     colleague = UserFactory(company=company, role=Role.AGENT)
     theirs = ConversationFactory(company=company, assigned_user=colleague)
+    ConversationFactory(company=company, assigned_user=None, customer=theirs.customer)
     assert (
         client_for.get(reverse("conversations:conversation", args=[theirs.pk])).status_code == 404
     )
-    admin = signed_in(UserFactory(company=company, role=Role.COMPANY_ADMIN))
-    assert admin.get(reverse("conversations:conversation", args=[theirs.pk])).status_code == 200
+    everything = client_for.get(reverse("conversations:inbox") + "?tab=all&status=any")
+    assert theirs not in everything.context["page"].rows
+    assert everything.context["counts"].all == 1  # Mine + Unassigned
+    history = client_for.get(reverse("customers:history", args=[theirs.customer_id]))
+    assert theirs not in history.context["page"].object_list
+    assert history.context["page"].paginator.count == 1
 
 
 CONVERSATION_URLS = [
@@ -436,3 +493,196 @@ def test_retry_requeues_a_failed_message_and_shows_it_pending(company, agent, cl
         reverse("conversations:retry", args=[conversation.pk, failed.pk]), headers=HTMX
     )
     assert again.status_code == 400
+
+
+def test_malformed_chat_values_are_refused_before_anything_is_stored(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    first = MessageFactory(conversation=conversation)
+    reply_url = reverse("conversations:reply", args=[conversation.pk])
+    for data in (
+        {"content": "Stored before the 500?", "last_seen": "abc"},
+        {"content": "Stored before the 500?", "last_seen": "9" * 30},
+        {"content": "Has a \x00 in it", "last_seen": str(first.pk)},
+    ):
+        response = client_for.post(reply_url, data, headers=HTMX)
+        assert response.status_code == 422
+        assert b'id="composer-error"' in response.content
+        assert data["content"].encode() in response.content  # the draft comes back
+    assert not Message.objects.filter(sender_type="agent").exists()
+    pk = conversation.pk
+    for url, params in (
+        (reverse("conversations:poll", args=[pk]), {"last_seen": "abc"}),
+        (reverse("conversations:poll", args=[pk]), {"rw": "maybe"}),
+        (reverse("conversations:earlier", args=[pk]), {"before": "²"}),
+        (reverse("conversations:more"), {"after": "2026-01-01T00:00:00+00:00_1", "open": "²"}),
+        (reverse("conversations:more"), {"after": "yesterday"}),
+    ):
+        response = client_for.get(url, params, headers=HTMX)
+        assert response.status_code == 400, (url, params)
+        assert response["Content-Type"].startswith("text/plain")
+    response = client_for.post(
+        reverse("conversations:assign", args=[pk]), {"assignee": "²"}, headers=HTMX
+    )
+    assert (response.status_code, response.content) == (
+        400,
+        b"Assignee: Choose someone to assign to.",
+    )
+    conversation.refresh_from_db()
+    assert conversation.assigned_user == agent
+
+
+def test_a_retry_of_an_unknown_message_is_a_404(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    for message_pk in (10**12, 10**20):
+        url = reverse("conversations:retry", args=[conversation.pk, message_pk])
+        response = client_for.post(url, headers=HTMX)
+        assert response.status_code == 404
+        assert response.content == b"That message is not in this conversation."
+
+
+def test_the_inbox_says_it_varies_by_the_htmx_headers(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    url = reverse("conversations:conversation", args=[conversation.pk])
+    bodies = set()
+    for headers in (
+        {},
+        {**HTMX, "HX-Target": "conversation-list"},
+        {**HTMX, "HX-Target": "chat-column"},
+    ):
+        response = client_for.get(url, headers=headers)
+        vary = {v.strip().lower() for v in response["Vary"].split(",")}
+        assert {"hx-request", "hx-target"} <= vary
+        bodies.add(response.content)
+    assert len(bodies) == 3  # one URL, three bodies: hence the Vary
+    poll = client_for.get(reverse("conversations:poll", args=[conversation.pk]), headers=HTMX)
+    assert "HX-Request" in poll["Vary"]
+
+
+def test_the_status_filter_on_a_conversation_url_lists_the_filters(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    url = reverse("conversations:conversation", args=[conversation.pk])
+    page = client_for.get(url, {"status": "resolved"})
+    select = re.search(rb'<select id="filter-status".*?</select>', page.content, re.S).group()
+    labels = re.findall(rb'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+    assert labels == [
+        (b"open", b"Open"),
+        (b"new", b"New"),
+        (b"in-progress", b"In progress"),
+        (b"resolved", b"Resolved"),
+        (b"closed", b"Closed"),
+        (b"any", b"Any status"),
+    ]
+    assert b'<option value="resolved" selected>' in select
+    assert page.context["flt"].status == "resolved"
+
+
+def test_the_chosen_tab_is_part_of_the_filter_form(company, agent, client_for):
+    """A search or filter sends the tab shown, not the one the page loaded with."""
+    page = client_for.get(reverse("conversations:inbox"), {"tab": "mine"})
+    assert b'<input type="hidden" name="tab" value="mine" form="list-filters">' in page.content
+    listed = client_for.get(
+        reverse("conversations:inbox"),
+        {"tab": "unassigned"},
+        headers={**HTMX, "HX-Target": "conversation-list"},
+    )
+    tabs = re.search(rb'<nav id="inbox-tabs".*?</nav>', listed.content, re.S).group()
+    assert b'hx-swap-oob="true"' in tabs
+    assert b'<input type="hidden" name="tab" value="unassigned" form="list-filters">' in tabs
+
+
+def test_status_and_assignee_commit_by_button_never_on_change(company, agent, client_for):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    page = client_for.get(reverse("conversations:conversation", args=[conversation.pk]))
+    header = re.search(rb'<header id="chat-header".*?</header>', page.content, re.S).group()
+    assert b'hx-trigger="change"' not in header
+    assert header.count(b"data-commit") == 2
+    assert b">Set<span" in header and b">Assign</button>" in header
+
+
+def test_a_handover_offers_an_undo_even_when_it_leaves_the_agents_view(company, agent, client_for):
+    company.agents_see_all_conversations = False
+    company.save()
+    colleague = UserFactory(company=company, role=Role.AGENT, first_name="Chloe")
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    state = {"last_seen": "0", "rw": "1"}
+    response = client_for.post(
+        reverse("conversations:assign", args=[conversation.pk]),
+        {"assignee": str(colleague.pk), **state},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert b"has left your view" in response.content
+    token = re.search(rb'name="token" value="([^"]+)"', response.content).group(1).decode()
+    undo = client_for.post(
+        reverse("conversations:undo-handover", args=[conversation.pk]),
+        {"token": token, **state, "rw": "0"},
+        headers=HTMX,
+    )
+    assert undo.status_code == 200
+    assert b"Undone: it is yours again." in undo.content
+    assert b'id="composer-input"' in undo.content  # writable again: the composer comes back
+    conversation.refresh_from_db()
+    assert conversation.assigned_user == agent
+    again = client_for.post(
+        reverse("conversations:undo-handover", args=[conversation.pk]),
+        {"token": token},
+        headers=HTMX,
+    )
+    assert again.status_code == 400
+    assert b"cannot be undone" in again.content
+
+
+def test_rows_with_messages_since_the_agent_last_looked_are_marked(company, agent, client_for):
+    looked, never, quiet = (
+        ConversationFactory(company=company, assigned_user=agent) for _ in range(3)
+    )
+    for conversation in (looked, quiet):
+        selectors.see_conversation(agent, company, conversation.pk)
+    Conversation.objects.filter(pk=looked.pk).update(
+        last_message_at=timezone.now() + timedelta(seconds=1)
+    )
+    page = client_for.get(reverse("conversations:inbox"), {"tab": "mine"})
+    assert page.context["changed"] == {looked.pk}
+    row = re.search(rf'<li id="conv-{looked.pk}".*?</li>'.encode(), page.content, re.S).group()
+    assert b"data-changed" in row
+    assert page.content.count(b"data-changed") == 1
+
+
+def test_the_tab_title_counts_unread_conversations_of_mine_and_the_queue(
+    company, agent, client_for
+):
+    colleague = UserFactory(company=company, role=Role.AGENT)
+    ConversationFactory(company=company, assigned_user=agent, unread_count=2)
+    ConversationFactory(company=company, assigned_user=None, unread_count=1)
+    ConversationFactory(company=company, assigned_user=None, unread_count=0)
+    ConversationFactory(company=company, assigned_user=colleague, unread_count=4)
+    ConversationFactory(company=company, assigned_user=None, unread_count=3, status="resolved")
+    page = client_for.get(reverse("conversations:inbox"))
+    assert b"<title>(2) Inbox" in page.content
+    assert b'data-title-count="2"' in page.content
+    admin = signed_in(UserFactory(company=company, role=Role.COMPANY_ADMIN))
+    assert b"<title>(3) Inbox" in admin.get(reverse("conversations:inbox")).content
+
+
+def test_renaming_a_customer_reaches_the_header_the_row_and_other_pollers(
+    company, agent, client_for
+):
+    conversation = ConversationFactory(company=company, assigned_user=agent)
+    MessageFactory(conversation=conversation, content="The last thing they wrote")
+    other = ConversationFactory(company=company, customer=conversation.customer)
+    before = {c.pk: c.updated_at for c in (conversation, other)}
+    response = client_for.post(
+        reverse("conversations:customer", args=[conversation.pk]),
+        {"name": "New Name"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    header = re.search(
+        rb'<header id="chat-header" [^>]*hx-swap-oob="true".*?</header>', response.content, re.S
+    )
+    assert b"New Name" in header.group()
+    updates = re.search(rb'<div id="row-updates".*', response.content, re.S).group()
+    assert b"New Name" in updates and b"The last thing they wrote" in updates
+    for c in (conversation, other):
+        c.refresh_from_db()
+        assert c.updated_at > before[c.pk]  # list and chat polls see a change

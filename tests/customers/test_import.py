@@ -90,3 +90,14 @@ def test_an_admin_cannot_import_into_another_company():
     with pytest.raises(PermissionDenied):
         import_customers(admin, company_id=other.pk, content=GOOD)
     assert not Customer.objects.filter(company=other).exists()
+
+
+def test_a_field_longer_than_csv_allows_is_reported_with_its_line_not_a_500(admin):
+    content = (
+        b"name,email\nAda Lovelace,ada@example.com\n" + b'"' + b"x" * 140_000 + b'",b@example.com\n'
+    )
+    response = upload(signed_in(admin), content)
+    assert response.status_code == 422
+    assert b"Line 3:</span> This line cannot be read as CSV" in response.content
+    assert b"cannot be read as CSV" in response.content
+    assert not Customer.objects.exists()

@@ -235,3 +235,65 @@ def test_favicon_ico_is_served(client, super_admin):
     # Django admin pages name the hub's icon, so browsers need not ask for /favicon.ico at all
     page = signed_in(super_admin).get(reverse("admin:index")).content.decode()
     assert '<link rel="icon" href="/static/favicon.svg"' in page
+
+
+def test_every_response_varies_by_hx_request(agent, client):
+    for response in (
+        client.get("/"),
+        client.get(reverse("conversations:inbox")),  # sign-in redirect (HX-Redirect for HTMX)
+        signed_in(agent).get(reverse("customers:list")),
+        signed_in(agent).get("/no/such/page/"),
+    ):
+        assert "HX-Request" in response["Vary"], response
+
+
+@pytest.mark.parametrize(
+    "status, exception, reason",
+    [
+        (400, "BadRequest", "Last seen: Enter a whole number."),
+        (403, "PermissionDenied", "Ben is assigned to this conversation."),
+        (404, "Http404", "This conversation is not in your view any more."),
+    ],
+)
+def test_error_answers_carry_their_reason_plain_for_htmx_and_on_the_page(
+    agent, status, exception, reason
+):
+    from django.core import exceptions
+    from django.http import Http404
+
+    from hub import views
+
+    error = {"BadRequest": exceptions.BadRequest, "PermissionDenied": exceptions.PermissionDenied}
+    raised = error.get(exception, Http404)(reason)
+    handler = {400: views.bad_request, 403: views.permission_denied, 404: views.page_not_found}
+    request = RequestFactory().get("/inbox/c/1/reply/", headers={"HX-Request": "true"})
+    request.user = agent
+    response = handler[status](request, raised)
+    assert response.status_code == status
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == reason
+    assert "HX-Request" in response["Vary"]
+    page = signed_in(agent)
+    if status == 404:
+        html = page.get("/inbox/c/999999/")
+        assert html.status_code == 404
+        assert b"This conversation is not in your view any more." in html.content
+        assert b"<html" in html.content
+
+
+def test_a_500_to_an_htmx_request_is_a_short_plain_reason():
+    from hub.views import server_error
+
+    request = RequestFactory().get("/inbox/c/1/reply/", headers={"HX-Request": "true"})
+    response = server_error(request)
+    assert response.status_code == 500
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content == b"Something went wrong on our side. Try again in a moment."
+
+
+def test_a_resolver_404_shows_the_default_reason_not_its_internals(agent):
+    response = signed_in(agent).get("/no/such/page/", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert response.content == (
+        b"The page you asked for does not exist, or it belongs to another workspace."
+    )

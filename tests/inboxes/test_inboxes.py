@@ -107,3 +107,56 @@ def test_company_settings_rename_and_show_usage(admin, company):
     assert client.post(reverse("companies:settings"), {"name": "Renamed Co"}).status_code == 302
     company.refresh_from_db()
     assert company.name == "Renamed Co"
+
+
+@pytest.mark.parametrize(
+    "field, value, reason",
+    [
+        ("name", "x" * 201, b"at most 200 characters"),
+        ("name", "Support\x00line", b"Null characters are not allowed"),
+        ("phone_number_id", "12\x0034", b"Null characters are not allowed"),
+        ("access_token", "tok\x00en", b"Null characters are not allowed"),
+    ],
+)
+def test_an_overlong_name_or_a_nul_byte_is_a_form_error_not_a_500(admin, field, value, reason):
+    client = signed_in(admin)
+    response = client.post(
+        reverse("inboxes:create"), {"kind": "whatsapp", **WHATSAPP, field: value}
+    )
+    assert response.status_code == 422
+    assert reason in response.content
+    assert not Inbox.objects.exists()
+    inbox = services.create_inbox(
+        admin, company=admin.company, kind="whatsapp", name="Kept", credentials=WHATSAPP
+    )
+    response = client.post(reverse("inboxes:edit", args=[inbox.pk]), {**WHATSAPP, field: value})
+    assert response.status_code == 422
+    inbox.refresh_from_db()
+    assert (inbox.name, inbox.credentials) == (
+        "Kept",
+        {k: v for k, v in WHATSAPP.items() if k != "name"},
+    )
+
+
+def test_the_inbox_service_refuses_an_overlong_name_from_any_caller(admin):
+    with pytest.raises(ValidationError, match="200 characters"):
+        services.create_inbox(
+            admin, company=admin.company, kind="whatsapp", name="x" * 201, credentials=WHATSAPP
+        )
+
+
+def test_company_settings_refuse_a_nul_byte_and_save_who_reads_what(admin, company):
+    client = signed_in(admin)
+    response = client.post(reverse("companies:settings"), {"name": "Bad\x00name"})
+    assert response.status_code == 422
+    assert b"Null characters are not allowed" in response.content
+    company.refresh_from_db()
+    assert company.name != "Bad\x00name" and company.agents_see_all_conversations
+    page = client.get(reverse("companies:settings"))
+    assert b'name="agents_see_all_conversations"' in page.content
+    assert b"checked" in page.content
+    client.post(reverse("companies:settings"), {"name": company.name})  # box left unticked
+    company.refresh_from_db()
+    assert not company.agents_see_all_conversations
+    agent = UserFactory(company=company, role=Role.AGENT)
+    assert signed_in(agent).get(reverse("companies:settings")).status_code == 403
