@@ -96,6 +96,7 @@ def measure(client: Client, url: str, params, headers: dict, runs: int, warmup: 
     return {
         "median_ms": statistics.median(times),
         "p95_ms": times[max(0, int(round(0.95 * len(times))) - 1)],
+        "min_ms": times[0],
         "db_median_ms": statistics.median(db_times),
         "times_ms": times,
         "db_times_ms": db_times,
