@@ -1,11 +1,18 @@
-"""Build a benchmark dataset (one big company) in the current database, fast, in PostgreSQL itself.
+"""Build a benchmark dataset (one big company, or several) in the current database, fast, in PostgreSQL itself.
 
     EMBEDDED_POSTGRES_DB=hub_bench_1m .venv/bin/python bench/build_dataset.py \\
         --conversations 1000000 --messages-per-conversation 10
+    EMBEDDED_POSTGRES_DB=hub_bench_tenants .venv/bin/python bench/build_dataset.py \\
+        --tenants 40000,25000,15000,2500x8
+
+--tenants builds one company per size given (conversations each; "2500x8" is eight companies of
+2,500): "bench" (bench.example), then "bench-02" (bench02.example) and so on, each with its own
+admin, agents, inboxes, customers and two long conversations; a super admin (super@bench.example)
+is made in every dataset.
 
 The caller picks the database (EMBEDDED_POSTGRES_DB on the embedded server, or DATABASE_URL). The
 script refuses the dev databases ("hub", "test_hub"), any database holding a company other than its own
-"bench" one, and a database already built (pass --rebuild to drop and recreate that database first).
+"bench" ones, and a database already built (pass --rebuild to drop and recreate that database first).
 
 Everything is generated server-side with generate_series and hash-based pseudo-randomness (so the
 same arguments give the same data), in one transaction: a failed build leaves nothing behind. The
@@ -15,6 +22,7 @@ script needs to bench/.dataset-<database>.json.
 """
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -269,8 +277,26 @@ def check_database_name() -> str:
     return name
 
 
+def tenant_slug(number: int) -> str:
+    """The slug of the number-th bench company: "bench", "bench-02", "bench-03"..."""
+    return BENCH_SLUG if number == 1 else f"{BENCH_SLUG}-{number:02d}"
+
+
+def tenant_domain(number: int) -> str:
+    return BENCH_DOMAIN if number == 1 else f"{BENCH_SLUG}{number:02d}.example"
+
+
+def parse_tenants(text: str) -> list[int]:
+    """ "40000,25000,2500x3" -> [40000, 25000, 2500, 2500, 2500]."""
+    sizes = []
+    for item in text.split(","):
+        size, _, times = item.strip().partition("x")
+        sizes.extend([int(size.replace("_", ""))] * (int(times) if times else 1))
+    return sizes
+
+
 def foreign_and_bench_companies() -> tuple[int, bool]:
-    """(companies other than the bench one, whether the bench company exists); (0, False) before
+    """(companies other than the bench ones, whether a bench company exists); (0, False) before
     the first migration."""
     from django.db import connection
 
@@ -279,9 +305,9 @@ def foreign_and_bench_companies() -> tuple[int, bool]:
         if not cursor.fetchone()[0]:
             return 0, False
         cursor.execute(
-            "SELECT count(*) FILTER (WHERE slug <> %s), count(*) FILTER (WHERE slug = %s) "
-            "FROM companies_company",
-            [BENCH_SLUG, BENCH_SLUG],
+            "SELECT count(*) FILTER (WHERE NOT (slug = %s OR slug ~ %s)), "
+            "count(*) FILTER (WHERE slug = %s OR slug ~ %s) FROM companies_company",
+            [BENCH_SLUG, f"^{BENCH_SLUG}-[0-9]+$"] * 2,
         )
         others, bench = cursor.fetchone()
     return others, bench > 0
@@ -392,22 +418,30 @@ def recreate_after_load(cursor: Any, dropped: dict) -> None:
 # --- the build --------------------------------------------------------------------------------------
 
 
-def create_people_and_inboxes() -> dict[str, Any]:
+@functools.cache
+def password_hash() -> str:
+    """One PBKDF2 hash shared by all bench users (each takes ~0.4 s)."""
     from django.contrib.auth.hashers import make_password
 
+    return make_password(PASSWORD)
+
+
+def create_people_and_inboxes(number: int = 1) -> dict[str, Any]:
+    """The number-th bench company with its admin, agents and one inbox per channel."""
     from accounts.models import Role, User
     from companies.models import Company
     from inboxes.models import Channel, Inbox
 
+    domain = tenant_domain(number)
     company = Company.objects.create(
-        name="Bench Corp",
-        slug=BENCH_SLUG,
+        name="Bench Corp" if number == 1 else f"Bench Corp {number:02d}",
+        slug=tenant_slug(number),
         subscription_plan=Company.Plan.ENTERPRISE,
         max_users=AGENT_COUNT + 10,
         max_channels=10,
     )
     admin = User.objects.create_user(
-        f"admin@{BENCH_DOMAIN}",
+        f"admin@{domain}",
         None,
         first_name="Ada",
         last_name="Admin",
@@ -416,7 +450,7 @@ def create_people_and_inboxes() -> dict[str, Any]:
     )
     agents = [
         User.objects.create_user(
-            f"agent{n:02d}@{BENCH_DOMAIN}",
+            f"agent{n:02d}@{domain}",
             None,
             first_name=FIRST_NAMES[n],
             last_name=LAST_NAMES[n],
@@ -425,13 +459,24 @@ def create_people_and_inboxes() -> dict[str, Any]:
         )
         for n in range(1, AGENT_COUNT + 1)
     ]
-    # one PBKDF2 hash shared by all bench users instead of 21 (each takes ~0.4 s)
-    User.objects.filter(company=company).update(password=make_password(PASSWORD))
+    User.objects.filter(company=company).update(password=password_hash())
     inboxes = {
         channel: Inbox.objects.create(company=company, kind=channel, name=f"Bench {label}")
         for channel, label in Channel.choices
     }
     return {"company": company, "admin": admin, "agents": agents, "inboxes": inboxes}
+
+
+def create_super_admin() -> Any:
+    """The platform's super admin (no company), for the cross-company overview."""
+    from accounts.models import User
+
+    user = User.objects.create_superuser(
+        f"super@{BENCH_DOMAIN}", None, first_name="Sam", last_name="Super"
+    )
+    user.password = password_hash()
+    user.save(update_fields=["password"])
+    return user
 
 
 def create_temp_functions(cursor: Any) -> None:
@@ -879,16 +924,26 @@ def sizes(cursor: Any, tables: Sequence[str]) -> list[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1000)
+    parser.add_argument(
+        "--tenants",
+        help='several companies instead of one: their conversation counts, e.g. "40000,2500x8"',
+    )
     parser.add_argument("--messages-per-conversation", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1, help="changes every generated value")
     parser.add_argument(
         "--rebuild",
         action="store_true",
-        help="drop and recreate this database first if it already holds the bench company",
+        help="drop and recreate this database first if it already holds the bench companies",
     )
     args = parser.parse_args(argv)
-    if args.conversations < len(SPECIAL_SIZES) or args.messages_per_conversation < 1:
-        parser.error("need at least 2 conversations and 1 message per conversation")
+    try:
+        tenant_sizes = parse_tenants(args.tenants) if args.tenants else [args.conversations]
+    except ValueError:
+        parser.error(f'--tenants takes sizes like "40000,25000,2500x8", not "{args.tenants}"')
+    if min(tenant_sizes) < len(SPECIAL_SIZES) or args.messages_per_conversation < 1:
+        parser.error("need at least 2 conversations per company and 1 message per conversation")
+    if len(tenant_sizes) > 99:
+        parser.error("at most 99 companies")
 
     started = time.monotonic()
     honour_embedded_database_choice()
@@ -922,7 +977,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         refuse(f'database "{database}" changed under us; it now holds companies.')
 
     big_tables = [Customer._meta.db_table, Conversation._meta.db_table, Message._meta.db_table]
-    customers = math.ceil(args.conversations / 4)
     now = timezone.now().replace(microsecond=0)
     with connection.cursor() as cursor:
         # session settings for this build only (temp_buffers must precede any temp table use)
@@ -930,6 +984,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cursor.execute("SET maintenance_work_mem = '1GB'")
         cursor.execute("SET work_mem = '256MB'")
         cursor.execute("SET temp_buffers = '1GB'")
+    tenants = []
     with transaction.atomic(), connection.cursor() as cursor:
         check_columns_are_covered(
             cursor,
@@ -939,40 +994,56 @@ def main(argv: Sequence[str] | None = None) -> None:
                 Message._meta.db_table: [f.column for f in Message._meta.concrete_fields],
             },
         )
-        people = create_people_and_inboxes()
-        company, admin, agents = people["company"], people["admin"], people["agents"]
-        say(f"  company {company.slug} (id {company.pk}), 1 admin, {len(agents)} agents, 5 inboxes")
+        super_admin = create_super_admin()
+        for number, size in enumerate(tenant_sizes, start=1):
+            people = create_people_and_inboxes(number)
+            tenants.append({**people, "size": size, "seed": args.seed + number - 1})
+            company, agents = people["company"], people["agents"]
+            say(
+                f"  company {company.slug} (id {company.pk}), 1 admin, {len(agents)} agents, "
+                f"5 inboxes, {size:,} conversations"
+            )
         # fire the foreign-key checks of those rows now: ALTER TABLE refuses pending trigger events
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         create_temp_functions(cursor)
         before = schema_snapshot(cursor, big_tables)
         dropped = drop_for_load(cursor, before, big_tables)
 
-        insert_customers(cursor, company_id=company.pk, count=customers, seed=args.seed, now=now)
-        plan = plan_conversations(
-            cursor,
-            count=args.conversations,
-            messages=args.messages_per_conversation,
-            company_id=company.pk,
-            staff_ids=[admin.pk, *(agent.pk for agent in agents)],
-            agent01_id=agents[0].pk,
-            inbox_ids={kind: inbox.pk for kind, inbox in people["inboxes"].items()},
-            seed=args.seed,
-            now=now,
-        )
-        insert_conversations(
-            cursor, company_id=company.pk, base=plan["base"], count=args.conversations
-        )
-        message_base, message_total = plan_messages(cursor, salt=plan["salt"])
-        insert_messages(
-            cursor,
-            company_id=company.pk,
-            admin_id=admin.pk,
-            base=message_base,
-            total=message_total,
-            seed=args.seed,
-        )
-        cursor.execute("DROP TABLE bench_msg, bench_conv")
+        for tenant in tenants:
+            company, admin, agents = tenant["company"], tenant["admin"], tenant["agents"]
+            if len(tenants) > 1:
+                say(f"Company {company.slug}: {tenant['size']:,} conversations")
+            insert_customers(
+                cursor,
+                company_id=company.pk,
+                count=math.ceil(tenant["size"] / 4),
+                seed=tenant["seed"],
+                now=now,
+            )
+            tenant["plan"] = plan = plan_conversations(
+                cursor,
+                count=tenant["size"],
+                messages=args.messages_per_conversation,
+                company_id=company.pk,
+                staff_ids=[admin.pk, *(agent.pk for agent in agents)],
+                agent01_id=agents[0].pk,
+                inbox_ids={kind: inbox.pk for kind, inbox in tenant["inboxes"].items()},
+                seed=tenant["seed"],
+                now=now,
+            )
+            insert_conversations(
+                cursor, company_id=company.pk, base=plan["base"], count=tenant["size"]
+            )
+            message_base, message_total = plan_messages(cursor, salt=plan["salt"])
+            insert_messages(
+                cursor,
+                company_id=company.pk,
+                admin_id=admin.pk,
+                base=message_base,
+                total=message_total,
+                seed=tenant["seed"],
+            )
+            cursor.execute("DROP TABLE bench_msg, bench_conv")
         load_done = time.monotonic()
         say(f"Loaded in {load_done - started:.0f}s; recreating indexes and constraints")
         recreate_after_load(cursor, dropped)
@@ -988,7 +1059,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"({time.monotonic() - load_done:.0f}s)"
         )
         reset_sequences(cursor, big_tables)
-        counts = verify(cursor, company.pk)
+        for tenant in tenants:
+            if len(tenants) > 1:
+                say(f"Company {tenant['company'].slug}:")
+            tenant["counts"] = {
+                "users": len(tenant["agents"]) + 1,
+                "inboxes": len(tenant["inboxes"]),
+                **verify(cursor, tenant["company"].pk),
+            }
     say("Committed; VACUUM ANALYZE")
     vacuum_started = time.monotonic()
     with connection.cursor() as cursor:
@@ -998,24 +1076,44 @@ def main(argv: Sequence[str] | None = None) -> None:
         table_sizes = sizes(cursor, big_tables)
     elapsed = time.monotonic() - started
 
+    described = [
+        {
+            "company_id": tenant["company"].pk,
+            "company_slug": tenant["company"].slug,
+            "admin_user_id": tenant["admin"].pk,
+            "admin_email": tenant["admin"].email,
+            "agent01_user_id": tenant["agents"][0].pk,
+            "agent01_email": tenant["agents"][0].email,
+            **{
+                key: value
+                for key, value in tenant["plan"].items()
+                if key.startswith("conversation_")
+            },
+            "counts": tenant["counts"],
+        }
+        for tenant in tenants
+    ]
+    totals: dict[str, int] = {}
+    for tenant in described:
+        for key, value in tenant["counts"].items():
+            totals[key] = totals.get(key, 0) + value
     dataset = {
         "database": database,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "elapsed_seconds": round(elapsed, 1),
         "arguments": {
             "conversations": args.conversations,
+            "tenants": tenant_sizes,
             "messages_per_conversation": args.messages_per_conversation,
             "seed": args.seed,
         },
-        "company_id": company.pk,
-        "company_slug": company.slug,
-        "admin_user_id": admin.pk,
-        "admin_email": admin.email,
-        "agent01_user_id": agents[0].pk,
-        "agent01_email": agents[0].email,
+        # the first company's ids at the top, as single-company datasets always had them
+        **{key: value for key, value in described[0].items() if key != "counts"},
         "password": PASSWORD,
-        **{key: value for key, value in plan.items() if key.startswith("conversation_")},
-        "counts": {"users": len(agents) + 1, "inboxes": len(people["inboxes"]), **counts},
+        "super_admin_user_id": super_admin.pk,
+        "super_admin_email": super_admin.email,
+        "counts": totals,
+        "tenants": described,
         "sizes": {row["table"]: row["total"] for row in table_sizes},
     }
     path = Path(__file__).resolve().parent / f".dataset-{database}.json"
@@ -1023,6 +1121,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     say("")
     say(f'Bench dataset in "{database}", built in {elapsed:.0f}s')
+    if len(described) > 1:
+        say(f"  {len(described)} companies (bench ... {described[-1]['company_slug']})")
+        for tenant in described:
+            say(
+                f"    {tenant['company_slug']:<10} id {tenant['company_id']:>3} "
+                f"{tenant['counts']['conversations']:>10,} conversations "
+                f"{tenant['counts']['messages']:>12,} messages"
+            )
     for key, value in dataset["counts"].items():
         say(f"  {key:<24} {value:>12,}")
     say("  table                       est. rows        heap     indexes       total")
@@ -1033,9 +1139,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         for index, size in row["index_sizes"].items():
             say(f"      {index:<44} {human_bytes(size):>11}")
-    say(f"company_id={company.pk} admin_user_id={admin.pk} agent01_user_id={agents[0].pk}")
+    first = described[0]
+    say(
+        f"company_id={first['company_id']} admin_user_id={first['admin_user_id']} "
+        f"agent01_user_id={first['agent01_user_id']}"
+    )
     for size in SPECIAL_SIZES:
-        say(f"conversation_{size}_id={plan[f'conversation_{size}_id']}")
+        say(f"conversation_{size}_id={first[f'conversation_{size}_id']}")
     say(f"Wrote {path}")
 
 

@@ -4,13 +4,17 @@ Build the dataset first (bench/build_dataset.py), then for example:
 
     EMBEDDED_POSTGRES_DB=hub_bench_1k .venv/bin/python bench/inbox_timings.py
     EMBEDDED_POSTGRES_DB=hub_bench_1m .venv/bin/python bench/inbox_timings.py --runs 30
+    EMBEDDED_POSTGRES_DB=hub_bench_tenants .venv/bin/python bench/inbox_timings.py --tenant bench-04
 
 Each scenario runs through Django's full request stack in this process (middleware, session,
-view, template), timed with perf_counter: median and p95 of --runs runs after --warmup runs.
-It also checks that no statement of the list path uses OFFSET.
+view, template), timed with perf_counter: median and p95 of --runs runs after --warmup runs, and
+the median time spent in the database driver's execute (statements sent and answered: "db ms").
+It also checks that no statement of the list path uses OFFSET. --tenant picks a company of a
+multi-company dataset (default: the first); the super admin's cross-company overview is timed too.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -49,12 +53,27 @@ HTMX_LIST = {"HX-Request": "true", "HX-Target": "conversation-list"}
 HTMX_CHAT = {"HX-Request": "true", "HX-Target": "chat-column"}
 
 
-def load_dataset() -> dict:
+def load_dataset(path: Path | None = None) -> dict:
     name = settings.DATABASES["default"]["NAME"]
-    path = ROOT / "bench" / f".dataset-{name}.json"
+    path = path or ROOT / "bench" / f".dataset-{name}.json"
     if not path.exists():
         sys.exit(f"No dataset description at {path}: build it with bench/build_dataset.py first.")
     return json.loads(path.read_text())
+
+
+class StatementTimer:
+    """Adds up the time statements spend in the driver (sent, run, answered), as an
+    execute_wrapper."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - start
 
 
 def measure(client: Client, url: str, params, headers: dict, runs: int, warmup: int) -> dict:
@@ -62,11 +81,14 @@ def measure(client: Client, url: str, params, headers: dict, runs: int, warmup: 
         params = params()
     for _ in range(warmup):
         client.get(url, params, headers=headers)
-    times, statuses = [], set()
+    times, db_times, statuses = [], [], set()
     for _ in range(runs):
-        start = time.perf_counter()
-        response = client.get(url, params, headers=headers)
-        times.append((time.perf_counter() - start) * 1000)
+        timer = StatementTimer()
+        with connection.execute_wrapper(timer):
+            start = time.perf_counter()
+            response = client.get(url, params, headers=headers)
+            times.append((time.perf_counter() - start) * 1000)
+        db_times.append(timer.seconds * 1000)
         statuses.add(response.status_code)
     with CaptureQueriesContext(connection) as queries:
         client.get(url, params, headers=headers)
@@ -74,6 +96,10 @@ def measure(client: Client, url: str, params, headers: dict, runs: int, warmup: 
     return {
         "median_ms": statistics.median(times),
         "p95_ms": times[max(0, int(round(0.95 * len(times))) - 1)],
+        "min_ms": times[0],
+        "db_median_ms": statistics.median(db_times),
+        "times_ms": times,
+        "db_times_ms": db_times,
         "queries": len(queries.captured_queries),
         "status": ",".join(str(s) for s in sorted(statuses)),
         "offset": any(" OFFSET " in q["sql"].upper() for q in queries.captured_queries),
@@ -93,20 +119,41 @@ def cursor_at(company_id: int, row: int) -> str:
     return str(selectors.Cursor(stamp, pk))
 
 
+def pick_tenant(dataset: dict, slug: str | None) -> dict:
+    """The company to time: --tenant's slug, else the first (datasets of one company keep its
+    ids at the top level)."""
+    tenants = dataset.get("tenants") or [dataset]
+    if slug is None:
+        return tenants[0]
+    for tenant in tenants:
+        if tenant.get("company_slug") == slug:
+            return tenant
+    known = ", ".join(str(t.get("company_slug")) for t in tenants)
+    sys.exit(f'No company "{slug}" in this dataset; it has: {known}.')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--tenant", help="slug of the company to time (default: the first)")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        help="the dataset description (default: bench/.dataset-<database>.json)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
-    dataset = load_dataset()
-    admin = User.objects.get(pk=dataset["admin_user_id"])
-    agent = User.objects.get(pk=dataset["agent01_user_id"])
+    dataset = load_dataset(args.dataset)
+    tenant = pick_tenant(dataset, args.tenant)
+    admin = User.objects.get(pk=tenant["admin_user_id"])
+    agent = User.objects.get(pk=tenant["agent01_user_id"])
     company = admin.company
     admin_client, agent_client = Client(), Client()
     admin_client.force_login(admin)
     agent_client.force_login(agent)
     inbox = reverse("conversations:inbox")
-    conversation_200 = dataset["conversation_200_id"]
+    conversation_200 = tenant["conversation_200_id"]
     # a changed chat poll brings one new message: the agent has seen all but the newest
     second_newest = (
         selectors.chat_messages(
@@ -116,7 +163,7 @@ def main() -> None:
         .pk
     )
     # page 400 where the dataset has it, else its last full page (1k conversations = 40 pages)
-    total = dataset["counts"]["conversations"]
+    total = tenant["counts"]["conversations"]
     page_number = min(400, total // selectors.PAGE_SIZE)
 
     scenarios = [
@@ -169,7 +216,7 @@ def main() -> None:
         (
             "chat pane, 10,000-message conversation",
             admin_client,
-            reverse("conversations:conversation", args=[dataset["conversation_10000_id"]]),
+            reverse("conversations:conversation", args=[tenant["conversation_10000_id"]]),
             {},
             HTMX_CHAT,
         ),
@@ -193,21 +240,56 @@ def main() -> None:
             {"HX-Request": "true"},
         ),
     ]
+    if dataset.get("super_admin_user_id"):
+        super_client = Client()
+        super_client.force_login(User.objects.get(pk=dataset["super_admin_user_id"]))
+        scenarios.append(
+            (
+                "system overview (super admin, all companies)",
+                super_client,
+                reverse("analytics:system-overview"),
+                {},
+                {},
+            )
+        )
+    companies = len(dataset.get("tenants") or [dataset])
     print(
-        f"database {settings.DATABASES['default']['NAME']}: "
-        f"{dataset['counts']['conversations']:,} conversations, "
-        f"{dataset['counts']['messages']:,} messages; {args.runs} runs each\n"
+        f"database {settings.DATABASES['default']['NAME']}, company {company.slug}: "
+        f"{tenant['counts']['conversations']:,} conversations, "
+        f"{tenant['counts']['messages']:,} messages (dataset: {companies} companies, "
+        f"{dataset['counts']['conversations']:,} conversations); {args.runs} runs each\n"
     )
-    print(f"{'scenario':<40} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'status':>7}")
-    offset_seen = False
+    print(
+        f"{'scenario':<44} {'median ms':>10} {'p95 ms':>8} {'db ms':>7} {'queries':>8} "
+        f"{'status':>7}"
+    )
+    offset_seen, results = False, []
     for name, client, url, params, headers in scenarios:
         result = measure(client, url, params, headers, args.runs, args.warmup)
-        offset_seen |= result["offset"]
+        offset_seen |= result["offset"] and "overview" not in name
+        results.append({"scenario": name, **result})
         print(
-            f"{name:<40} {result['median_ms']:>10.1f} {result['p95_ms']:>8.1f} "
-            f"{result['queries']:>8} {result['status']:>7}"
+            f"{name:<44} {result['median_ms']:>10.1f} {result['p95_ms']:>8.1f} "
+            f"{result['db_median_ms']:>7.1f} {result['queries']:>8} {result['status']:>7}"
         )
     print("\nOFFSET in the list path:", "YES (bug)" if offset_seen else "none")
+    if args.json:
+        with contextlib.suppress(FileNotFoundError):
+            args.json.unlink()
+        args.json.write_text(
+            json.dumps(
+                {
+                    "database": settings.DATABASES["default"]["NAME"],
+                    "server_version": connection.cursor().connection.info.server_version,
+                    "company_slug": company.slug,
+                    "counts": tenant["counts"],
+                    "runs": args.runs,
+                    "results": results,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":
