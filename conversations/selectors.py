@@ -418,50 +418,67 @@ class ChatState:
     viewers: list[str]
 
 
-def see_conversation(user: User, company: Company, conversation_id: int) -> ChatState | None:
+def see_conversation(
+    user: User, company: Company, conversation_id: int, *, opening: bool = False
+) -> ChatState | None:
     """Record that `user` has the conversation open and read its change token and the colleagues
-    viewing it, in one statement (a chat poll costs one query). None if `user` may not see it."""
+    viewing it. None if `user` may not see it.
+
+    A poll costs one statement once the agent's viewer row exists (the chat page makes it): an
+    UPDATE of that row, joined to the conversation, RETURNING the token and the viewers, which
+    Citus routes whole to the company's shard. Opening the chat (`opening`) reads, then upserts
+    the row: two statements.
+    """
     visible = (
         "c.assigned_user_id = %(user)s OR c.assigned_user_id IS NULL"
         if sees_only_own_and_unassigned(user)
         else "TRUE"
     )
-    sql = f"""
-        WITH target AS (
-            SELECT c.id, c.company_id, c.updated_at FROM conversations_conversation c
-            WHERE c.company_id = %(company)s AND c.id = %(conversation)s AND ({visible})
-        ), seen AS (
-            INSERT INTO conversations_conversationviewer (company_id, conversation_id, user_id, seen_at)
-            SELECT company_id, id, %(user)s, %(now)s FROM target
-            ON CONFLICT (company_id, conversation_id, user_id) DO UPDATE SET seen_at = EXCLUDED.seen_at
-        )
-        SELECT target.updated_at, coalesce(array_agg(
-                   coalesce(nullif(u.first_name, ''), u.email) ORDER BY u.first_name, u.id
-               ) FILTER (WHERE u.id IS NOT NULL), '{{}}')
-        FROM target
-        LEFT JOIN conversations_conversationviewer v
-          ON v.company_id = %(company)s AND v.conversation_id = target.id
-         AND v.seen_at > %(fresh)s AND v.user_id <> %(user)s
-        LEFT JOIN accounts_user u ON u.id = v.user_id
-        GROUP BY target.updated_at
-    """
+    viewers = """coalesce((
+            SELECT array_agg(coalesce(nullif(u.first_name, ''), u.email) ORDER BY u.first_name, u.id)
+            FROM conversations_conversationviewer o JOIN accounts_user u ON u.id = o.user_id
+            WHERE o.company_id = %(company)s AND o.conversation_id = c.id
+              AND o.seen_at > %(fresh)s AND o.user_id <> %(user)s), '{}')"""
     now = timezone.now()
+    params = {
+        "company": company.pk,
+        "conversation": conversation_id,
+        "user": user.pk,
+        "now": now,
+        "fresh": now - VIEWER_TTL,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "company": company.pk,
-                "conversation": conversation_id,
-                "user": user.pk,
-                "now": now,
-                "fresh": now - VIEWER_TTL,
-            },
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    updated_at, viewers = row
-    return ChatState(version=f"{updated_at.isoformat()}|{','.join(viewers)}", viewers=list(viewers))
+        row = None
+        if not opening:
+            cursor.execute(
+                f"""UPDATE conversations_conversationviewer v SET seen_at = %(now)s
+                FROM conversations_conversation c
+                WHERE v.company_id = %(company)s AND c.company_id = %(company)s
+                  AND c.id = %(conversation)s AND v.conversation_id = c.id
+                  AND v.user_id = %(user)s AND ({visible})
+                RETURNING c.updated_at, {viewers}""",
+                params,
+            )
+            row = cursor.fetchone()
+        if row is None:
+            cursor.execute(
+                f"""SELECT c.updated_at, {viewers} FROM conversations_conversation c
+                    WHERE c.company_id = %(company)s AND c.id = %(conversation)s AND ({visible})""",
+                params,
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            cursor.execute(
+                """INSERT INTO conversations_conversationviewer
+                       (company_id, conversation_id, user_id, seen_at)
+                   VALUES (%(company)s, %(conversation)s, %(user)s, %(now)s)
+                   ON CONFLICT (company_id, conversation_id, user_id)
+                   DO UPDATE SET seen_at = EXCLUDED.seen_at""",
+                params,
+            )
+    updated_at, names = row
+    return ChatState(version=f"{updated_at.isoformat()}|{','.join(names)}", viewers=list(names))
 
 
 def customer_conversations(

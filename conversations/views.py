@@ -98,7 +98,11 @@ def _list_context(
 
 
 def _header_context(
-    request: HttpRequest, conversation: Conversation, state: selectors.ChatState | None = None
+    request: HttpRequest,
+    conversation: Conversation,
+    state: selectors.ChatState | None = None,
+    *,
+    opening: bool = False,
 ) -> dict:
     """What the chat header shows: who else is viewing, and the controls if `request.user` may
     work on the conversation (a colleague's is read-only to an agent)."""
@@ -106,7 +110,9 @@ def _header_context(
     return {
         "conversation": conversation,
         "state": state
-        or selectors.see_conversation(request.user, request.company, conversation.pk),
+        or selectors.see_conversation(
+            request.user, request.company, conversation.pk, opening=opening
+        ),
         "can_work": can_work,
         "assignees": selectors.assignable_users(request.company) if can_work else [],
         "status_choices": Conversation.Status.choices,
@@ -116,7 +122,7 @@ def _header_context(
 def _chat_context(request: HttpRequest, conversation: Conversation) -> dict:
     page = selectors.chat_messages(conversation)
     return {
-        **_header_context(request, conversation),
+        **_header_context(request, conversation, opening=True),
         "chat": page,
         "last_seen": page.newest_id or 0,
         "other_conversations": selectors.customer_conversations(

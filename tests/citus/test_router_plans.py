@@ -39,13 +39,7 @@ ACCEPTED_FANOUTS = {
     "analytics:system-overview": "the super admin's overview counts conversations of every company",
 }
 # Statements (found by a part of their SQL) that Citus runs in steps, with why they are accepted.
-ACCEPTED_IN_STEPS = {
-    "INSERT INTO conversations_conversationviewer": (
-        "the chat poll records its viewer with INSERT ... SELECT in a CTE, which Citus does not "
-        "route whole: four steps, a two-phase commit on both workers (docs/performance.md, "
-        "'On Citus'); to be replaced by two one-shard statements or kept, a design decision"
-    ),
-}
+ACCEPTED_IN_STEPS: dict[str, str] = {}
 
 
 def task_counts(plan: object) -> Iterator[int]:
@@ -150,21 +144,32 @@ def _run(action: Callable[[], object]) -> None:
 
 
 def test_a_statement_in_steps_is_detected(tenant):
-    """The check itself, on the one accepted statement: it is still run in steps (when it is not
-    any more, take it off ACCEPTED_IN_STEPS)."""
+    """The check itself: an INSERT in a CTE (the chat poll's old form) is run in steps through
+    the coordinator, even with a constant company."""
+    conversation = tenant["conversation"]
+    statement = f"""
+        WITH target AS (
+            SELECT id, company_id FROM conversations_conversation
+            WHERE company_id = {conversation.company_id} AND id = {conversation.pk}
+        ), seen AS (
+            INSERT INTO conversations_conversationviewer (company_id, conversation_id, user_id, seen_at)
+            SELECT company_id, id, {tenant["agent"].pk}, now() FROM target
+            ON CONFLICT (company_id, conversation_id, user_id) DO UPDATE SET seen_at = now()
+        )
+        SELECT id FROM target"""
+    assert in_steps([statement])
+    assert not runs_in_steps([{"Distributed Query": {"Job": {"Task Count": 1}}}])
+
+
+def test_the_chat_poll_is_one_statement_once_the_viewer_row_exists(tenant):
     client = signed_in(tenant["agent"])
     pk = tenant["conversation"].pk
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(reverse("conversations:poll", args=[pk]), {"v": "stale"}).status_code
-    accepted = [
-        q["sql"] for q in captured.captured_queries if any(p in q["sql"] for p in ACCEPTED_IN_STEPS)
-    ]
-    assert len(accepted) == 1
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {accepted[0]}")
-        plan = cursor.fetchone()[0]
-    assert runs_in_steps(json.loads(plan) if isinstance(plan, str) else plan)
-    assert not runs_in_steps([{"Distributed Query": {"Job": {"Task Count": 1}}}])
+    client.get(reverse("conversations:conversation", args=[pk]))
+    with single_shard() as captured:
+        response = client.get(reverse("conversations:poll", args=[pk]), {"v": "stale"})
+    assert response.status_code == 200
+    polls = [q["sql"] for q in captured.captured_queries if "conversationviewer" in q["sql"]]
+    assert len(polls) == 1 and polls[0].lstrip().startswith("UPDATE")
 
 
 def test_a_fanout_is_detected():
