@@ -153,8 +153,9 @@ def test_a_statement_in_steps_is_detected(tenant):
             WHERE company_id = {conversation.company_id} AND id = {conversation.pk}
         ), seen AS (
             INSERT INTO conversations_conversationviewer (company_id, conversation_id, user_id, seen_at)
-            SELECT company_id, id, {tenant["agent"].pk}, now() FROM target
-            ON CONFLICT (company_id, conversation_id, user_id) DO UPDATE SET seen_at = now()
+            SELECT company_id, id, {tenant["agent"].pk}, '2026-01-01' FROM target
+            ON CONFLICT (company_id, conversation_id, user_id)
+            DO UPDATE SET seen_at = EXCLUDED.seen_at
         )
         SELECT id FROM target"""
     assert in_steps([statement])
