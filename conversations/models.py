@@ -140,6 +140,21 @@ class Message(CompanyOwned):
         READ = "read", "Read"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        IMAGE = "image", "Image"
+        AUDIO = "audio", "Audio"
+        VOICE = "voice", "Voice note"
+        VIDEO = "video", "Video"
+        DOCUMENT = "document", "Document"
+        STICKER = "sticker", "Sticker"
+        LOCATION = "location", "Location"
+        CONTACTS = "contacts", "Contacts"
+        INTERACTIVE = "interactive", "Button reply"
+        REACTION = "reaction", "Reaction"
+        TEMPLATE = "template", "Template"
+        UNSUPPORTED = "unsupported", "Unsupported"
+
     conversation = tenant_foreign_key(Conversation, related_name="messages")
     # the inbox it came through or goes out by; scopes the provider's message id
     inbox = tenant_foreign_key("inboxes.Inbox", optional=True)
@@ -156,6 +171,20 @@ class Message(CompanyOwned):
     )
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # the provider's error code of the last failure (e.g. Graph's 131047), shown with last_error
+    last_error_code = models.CharField(max_length=64, blank=True)
+    # outbound pipeline: a worker holds the message until claimed_until; a retry waits for
+    # next_attempt_at; the sweep re-enqueues pending messages whose task was lost
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # what the message is beyond its text: media (see attachments), a location, contacts, a
+    # button reply, a reaction; `payload` keeps the typed details the chat shows for it
+    kind = models.CharField(max_length=16, choices=Kind, default=Kind.TEXT)
+    payload = models.JSONField(default=dict, blank=True)
+    # the message this one answers or reacts to (WhatsApp context); the provider's id is kept
+    # when the quoted message is not (yet) known here
+    reply_to = tenant_foreign_key("self", optional=True)
+    reply_to_provider_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta(CompanyOwned.Meta):
@@ -231,3 +260,54 @@ class ConversationViewer(CompanyOwned):
             # presence in the list: WHERE company_id = ? AND seen_at > now() - ttl
             models.Index(fields=["company", "seen_at", "id"], name="viewer_company_seen_idx"),
         ]
+
+
+def attachment_path(attachment: "MessageAttachment", filename: str) -> str:
+    """Stored under the company, never at a guessable public URL: served by a view that checks
+    the company of whoever asks."""
+    return f"attachments/{attachment.company_id}/{attachment.message_id}/{filename}"
+
+
+class MessageAttachment(CompanyOwned):
+    """A file on a message: inbound media fetched from the provider (pending until downloaded,
+    retried when the download fails), or a file an agent attached to a reply."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Downloading"
+        STORED = "stored", "Stored"
+        FAILED = "failed", "Download failed"
+
+    message = tenant_foreign_key(Message, related_name="attachments")
+    kind = models.CharField(max_length=16, choices=Message.Kind, default=Message.Kind.DOCUMENT)
+    mime_type = models.CharField(max_length=255, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    caption = models.TextField(blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    file = models.FileField(upload_to=attachment_path, max_length=500, blank=True)
+    provider_media_id = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=16, choices=State, default=State.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(CompanyOwned.Meta):
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "stored", "failed"]),
+                name="attachment_state_valid",
+            ),
+        ]
+        indexes = [
+            # a message's files in the chat pane: WHERE company_id = ? AND message_id IN (...)
+            models.Index(fields=["company", "message", "id"], name="attachment_company_msg_idx"),
+            # download retries: WHERE company_id = ? AND state = 'pending'
+            models.Index(
+                fields=["company", "created_at", "id"],
+                condition=Q(state="pending"),
+                name="attachment_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename or f"{self.get_kind_display()} {self.pk}"

@@ -4,7 +4,7 @@ from django.tasks import task
 
 from conversations.models import Message
 from conversations.services import record_delivery
-from inboxes.channels import SendError, adapter_for
+from inboxes.channels import OutboundMessage, SendError, adapter_for
 
 
 def _recipient(message: Message) -> str:
@@ -22,20 +22,12 @@ def deliver_message(company_id: int, message_id: int) -> str:
         .filter(company_id=company_id, pk=message_id, delivery_status="pending")
         .first()
     )
-    if message is None:
+    if message is None or message.inbox is None:
         return "nothing to send"
-    adapter = adapter_for(message.inbox) if message.inbox else None
-    if adapter is None:
-        record_delivery(
-            company_id=company_id,
-            message_id=message_id,
-            status=Message.DeliveryStatus.FAILED,
-            error=f"No {message.conversation.get_channel_display()} connection can send "
-            "messages yet. Connect this inbox's channel, then retry.",
-        )
-        return "failed: no adapter"
+    adapter = adapter_for(message.inbox)
+    outbound = OutboundMessage(recipient=_recipient(message), text=message.content)
     try:
-        result = adapter.send(message.inbox, recipient=_recipient(message), content=message.content)
+        result = adapter.send(message.inbox, outbound)
     except SendError as error:
         record_delivery(
             company_id=company_id,

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Concat, Lower, Reverse
 
-from companies.models import CompanyOwned
+from companies.models import CompanyOwned, tenant_foreign_key
 from hub.search import searchable
 
 # Each identity is unique within a company where set, so an inbound message finds one customer.
@@ -81,3 +81,46 @@ class Customer(CompanyOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CustomerIdentity(CompanyOwned):
+    """How a channel addresses a customer (a WhatsApp wa_id, a Messenger page-scoped id, an email
+    address...): inbound messages find their customer here, by normalized value. Ids that a
+    provider scopes to one page or account carry that inbox."""
+
+    class Kind(models.TextChoices):
+        WHATSAPP = "wa_id", "WhatsApp ID"
+        MESSENGER = "psid", "Messenger ID"
+        INSTAGRAM = "igsid", "Instagram ID"
+        EMAIL = "email", "Email address"
+        PHONE = "phone", "Phone number"
+
+    customer = tenant_foreign_key(Customer, related_name="identities")
+    kind = models.CharField(max_length=16, choices=Kind)
+    # set for ids scoped to one page or account (Messenger PSIDs, Instagram IGSIDs)
+    inbox = tenant_foreign_key("inboxes.Inbox", optional=True, on_delete=models.CASCADE)
+    value = models.CharField(max_length=320)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(CompanyOwned.Meta):
+        constraints = [
+            # one customer per identity: an inbound message finds exactly one
+            models.UniqueConstraint(
+                fields=["company", "kind", "inbox", "value"],
+                nulls_distinct=False,
+                name="identity_company_kind_inbox_value_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["wa_id", "psid", "igsid", "email", "phone"]),
+                name="identity_kind_valid",
+            ),
+        ]
+        indexes = [
+            # a customer's identities: WHERE company_id = ? AND customer_id = ?
+            models.Index(
+                fields=["company", "customer", "id"], name="identity_company_customer_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"

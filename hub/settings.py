@@ -219,6 +219,17 @@ CACHES = {
 # --- Background tasks (Django's Tasks framework, database backend)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# --- Channels: provider base URLs (tests and the demo point them at local servers of ours that
+# speak the providers' wire formats), media storage and limits
+GRAPH_API_BASE_URL = os.environ.get("GRAPH_API_BASE_URL", "https://graph.facebook.com")
+GRAPH_API_VERSION = os.environ.get("GRAPH_API_VERSION", "v21.0")
+PROVIDER_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_TIMEOUT_SECONDS", "10"))
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# inbound media larger than this is not downloaded (the message is kept, with the reason)
+MEDIA_MAX_BYTES = int(os.environ.get("MEDIA_MAX_BYTES", str(25 * 1024 * 1024)))
+# a webhook body larger than this is refused with 413 before anything is stored
+WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(5 * 1024 * 1024)))
+
 # --- Internationalisation
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

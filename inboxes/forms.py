@@ -1,6 +1,6 @@
 from django import forms
 
-from inboxes.credentials import CREDENTIAL_FIELDS
+from inboxes.channels import adapter_for_kind
 from inboxes.models import Inbox
 
 MAX_CREDENTIAL_LENGTH = 4000
@@ -15,7 +15,7 @@ def inbox_form(kind: str) -> type[forms.Form]:
             max_length=Inbox._meta.get_field("name").max_length, required=False, label="Name"
         )
     }
-    for field in CREDENTIAL_FIELDS[kind]:
+    for field in adapter_for_kind(kind).credential_fields:
         fields[field.name] = forms.CharField(
             max_length=MAX_CREDENTIAL_LENGTH, required=False, label=field.label
         )

@@ -3,8 +3,9 @@
 import secrets
 
 from django.db import models
+from django.db.models import Q
 
-from companies.models import CompanyOwned
+from companies.models import CompanyOwned, tenant_foreign_key
 
 
 class Channel(models.TextChoices):
@@ -55,3 +56,54 @@ class Inbox(CompanyOwned):
         """The key in this inbox's webhook URL: it carries the company, so the lookup
         `WHERE company_id = ? AND webhook_key = ?` uses the (company, webhook_key) key."""
         return f"{self.company_id}-{self.webhook_key}"
+
+
+class WebhookDelivery(CompanyOwned):
+    """One request a provider sent to an inbox's webhook, stored raw before anything else is done
+    with it, so nothing a provider delivered is lost: a task processes it after, and one that
+    cannot be processed stays here with its reason (a dead letter) until it is reprocessed."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        DEAD = "dead", "Dead letter"
+
+    inbox = tenant_foreign_key(Inbox, related_name="deliveries")
+    received_at = models.DateTimeField()
+    content_type = models.CharField(max_length=200, blank=True)
+    body = models.BinaryField()
+    state = models.CharField(max_length=16, choices=State, default=State.RECEIVED)
+    # why it was ignored or could not be processed, in words an admin can act on
+    reason = models.TextField(blank=True)
+    events = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(CompanyOwned.Meta):
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["received", "processed", "ignored", "dead"]),
+                name="delivery_state_valid",
+            ),
+        ]
+        indexes = [
+            # delivery log: WHERE company_id = ? AND inbox_id = ? ORDER BY received_at DESC, id DESC
+            models.Index(
+                "company",
+                "inbox",
+                models.F("received_at").desc(),
+                models.F("id").desc(),
+                name="delivery_inbox_recent_idx",
+            ),
+            # sweep and dead letters: WHERE company_id = ? AND state IN (received, dead)
+            models.Index(
+                fields=["company", "state", "received_at", "id"],
+                condition=Q(state__in=["received", "dead"]),
+                name="delivery_unfinished_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inbox_id} {self.received_at:%Y-%m-%d %H:%M:%S} {self.state}"

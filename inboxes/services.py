@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.models import User
 from companies.models import Company
-from inboxes.credentials import CREDENTIAL_FIELDS
+from inboxes.channels import adapter_for_kind
 from inboxes.models import Channel, Inbox
 
 
@@ -29,7 +29,7 @@ def _check_channel_limit(company: Company) -> None:
 
 def _credentials(kind: str, submitted: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
     values, missing = {}, []
-    for field in CREDENTIAL_FIELDS[kind]:
+    for field in adapter_for_kind(kind).credential_fields:
         value = (submitted.get(field.name) or "").strip()
         if field.is_secret and not value:
             value = stored.get(field.name, "")  # blank keeps the secret already stored

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import company_required, role_required
 from accounts.models import Role
 from inboxes import services
-from inboxes.credentials import CREDENTIAL_FIELDS, VERIFY_TOKEN_KINDS
+from inboxes.channels import adapter_for_kind
 from inboxes.forms import inbox_form
 from inboxes.models import Channel, Inbox
 from inboxes.selectors import inboxes_of
@@ -43,7 +43,7 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
 def _form_context(request: HttpRequest, kind: str, inbox: Inbox | None, errors: dict) -> dict:
     submitted = request.POST if request.method == "POST" else {}
     fields = []
-    for field in CREDENTIAL_FIELDS[kind]:
+    for field in adapter_for_kind(kind).credential_fields:
         stored = bool(inbox and inbox.credentials.get(field.name))
         value = (
             ""
@@ -62,7 +62,7 @@ def _form_context(request: HttpRequest, kind: str, inbox: Inbox | None, errors: 
         "form_errors": errors.get("__all__", []),
         "fields": fields,
         "webhook_url": _webhook_url(request, inbox) if inbox else "",
-        "shows_verify_token": kind in VERIFY_TOKEN_KINDS,
+        "shows_verify_token": adapter_for_kind(kind).uses_verify_token,
     }
 
 

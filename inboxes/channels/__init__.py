@@ -1,35 +1,37 @@
-"""Channel adapters: one small interface (verify, parse inbound, send outbound) per channel kind.
+"""Channel adapters: one per channel kind, behind one interface (inboxes.channels.base). The rest
+of the code asks `adapter_for(inbox)` (or `adapter_for_kind(kind)`), never which channel it is."""
 
-The rest of the code asks `adapter_for(inbox)` and never which channel it is. Adapters for the
-providers (WhatsApp Cloud API, Messenger, Instagram, SMTP/IMAP, Twilio) register here as they are
-built; until a kind has one, its outbound messages fail with a clear reason and can be retried.
-"""
+from inboxes.channels.base import (
+    ChannelAdapter,
+    CredentialsRejected,
+    InboundAttachment,
+    InboundMessage,
+    OutboundAttachment,
+    OutboundMessage,
+    ParsedEvent,
+    SendError,
+    SendResult,
+    StatusUpdate,
+    UnparseableDelivery,
+    WebhookRefused,
+)
+from inboxes.channels.registry import ADAPTERS, adapter_for, adapter_for_kind, all_adapters
 
-from dataclasses import dataclass
-from typing import Protocol
-
-from inboxes.models import Inbox
-
-
-@dataclass(frozen=True)
-class SendResult:
-    provider_message_id: str
-
-
-class SendError(Exception):
-    """The provider refused or could not be reached; `retryable` says whether to try again."""
-
-    def __init__(self, reason: str, *, retryable: bool = True) -> None:
-        super().__init__(reason)
-        self.retryable = retryable
-
-
-class ChannelAdapter(Protocol):
-    def send(self, inbox: Inbox, *, recipient: str, content: str) -> SendResult: ...
-
-
-ADAPTERS: dict[str, ChannelAdapter] = {}
-
-
-def adapter_for(inbox: Inbox) -> ChannelAdapter | None:
-    return ADAPTERS.get(inbox.kind)
+__all__ = [
+    "ADAPTERS",
+    "ChannelAdapter",
+    "CredentialsRejected",
+    "InboundAttachment",
+    "InboundMessage",
+    "OutboundAttachment",
+    "OutboundMessage",
+    "ParsedEvent",
+    "SendError",
+    "SendResult",
+    "StatusUpdate",
+    "UnparseableDelivery",
+    "WebhookRefused",
+    "adapter_for",
+    "adapter_for_kind",
+    "all_adapters",
+]

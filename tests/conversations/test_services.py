@@ -237,7 +237,7 @@ def test_an_undo_is_refused_once_someone_else_reassigned_or_it_expired(setup, mo
     conversation.refresh_from_db()
     assert conversation.assigned_user == admin
     token = hand_over(admin, conversation, colleague)
-    monkeypatch.setattr(services, "HANDOVER_UNDO_SECONDS", -1)
+    monkeypatch.setattr(services.workflow, "HANDOVER_UNDO_SECONDS", -1)
     with pytest.raises(ValidationError, match="too old"):
         services.undo_handover(admin, **ids, token=token)
 

@@ -1,0 +1,41 @@
+"""Every change to conversations and messages, by noun: replies, workflow (status, assignment,
+read state), starting conversations, delivery outcomes. Each public service takes the acting user
+first and checks what that user may do."""
+
+from conversations.services.common import (
+    ReadOnlyConversation,
+    Status,
+    validate_agent_content,
+)
+from conversations.services.delivery import record_delivery
+from conversations.services.replies import NewActivity, retry_delivery, send_agent_reply
+from conversations.services.starting import CHANNEL_IDENTITY, NewCustomer, start_conversation
+from conversations.services.workflow import (
+    HANDOVER_UNDO_SECONDS,
+    assign_conversation,
+    assignable_users_q,
+    change_status,
+    handover_undo_token,
+    mark_conversation_read,
+    undo_handover,
+)
+
+__all__ = [
+    "CHANNEL_IDENTITY",
+    "HANDOVER_UNDO_SECONDS",
+    "NewActivity",
+    "NewCustomer",
+    "ReadOnlyConversation",
+    "Status",
+    "assign_conversation",
+    "assignable_users_q",
+    "change_status",
+    "handover_undo_token",
+    "mark_conversation_read",
+    "record_delivery",
+    "retry_delivery",
+    "send_agent_reply",
+    "start_conversation",
+    "undo_handover",
+    "validate_agent_content",
+]

@@ -1,0 +1,88 @@
+"""Conversations an agent starts: a first message to a customer, or a call logged by hand."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from conversations.models import Conversation
+from conversations.services.common import Status, validate_agent_content
+from conversations.services.replies import _write_agent_message
+from customers.models import Customer
+from inboxes.models import Channel, Inbox
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    name: str
+    email: str = ""
+    phone: str = ""
+    whatsapp_number: str = ""
+    instagram_handle: str = ""
+    facebook_id: str = ""
+
+
+CHANNEL_IDENTITY = {
+    Channel.EMAIL: "email",
+    Channel.PHONE: "phone",
+    Channel.WHATSAPP: "whatsapp_number",
+    Channel.INSTAGRAM: "instagram_handle",
+    Channel.FACEBOOK: "facebook_id",
+}
+
+
+def start_conversation(
+    user: User,
+    *,
+    company_id: int,
+    channel: str,
+    customer_id: int | None = None,
+    new_customer: NewCustomer | None = None,
+    inbox_id: int | None = None,
+    subject: str = "",
+    content: str,
+) -> Conversation:
+    """Open a conversation with an existing or a new customer: a first email or message to send,
+    or a phone call logged by hand (no inbox: the note is recorded, nothing is sent)."""
+    from customers.services import create_customer
+
+    if channel not in Channel.values:
+        raise ValidationError({"channel": "Choose a channel."})
+    text = validate_agent_content(content)
+    with transaction.atomic():
+        if new_customer is not None:
+            customer = create_customer(user, company_id=company_id, **new_customer.__dict__)
+        else:
+            customer = Customer.objects.for_company(company_id).filter(pk=customer_id).first()
+            if customer is None:
+                raise ValidationError({"customer": "Choose a customer of this company."})
+        inbox = None
+        if inbox_id is not None:
+            inbox = (
+                Inbox.objects.for_company(company_id).filter(pk=inbox_id, is_active=True).first()
+            )
+            if inbox is None or inbox.kind != channel:
+                raise ValidationError({"inbox": "Choose an active inbox of this channel."})
+        identity = CHANNEL_IDENTITY[channel]
+        if inbox is not None and not getattr(customer, identity):
+            label = Customer._meta.get_field(identity).verbose_name
+            raise ValidationError(
+                {
+                    "customer": f"{customer.name} has no {label}; add it to reach them on this channel."
+                }
+            )
+        now = timezone.now()
+        conversation = Conversation.objects.create(
+            company_id=company_id,
+            customer=customer,
+            inbox=inbox,
+            channel=channel,
+            status=Status.IN_PROGRESS,
+            assigned_user=user,
+            subject=subject.strip()[:255],
+            last_message_at=now,
+        )
+        _write_agent_message(user, conversation, text, now)
+    return conversation

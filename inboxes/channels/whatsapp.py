@@ -1,0 +1,26 @@
+"""WhatsApp Cloud API: webhooks in (signed by Meta), messages out through the Graph API's
+`/<phone-number-id>/messages`."""
+
+from datetime import timedelta
+from typing import ClassVar
+
+from inboxes.channels.meta import APP_SECRET, MetaAdapter
+from inboxes.credentials import CredentialField
+
+
+class WhatsAppAdapter(MetaAdapter):
+    kind = "whatsapp"
+    label = "WhatsApp"
+    icon = "channels/icons/whatsapp.html"
+    identity_kind = "wa_id"
+    reply_window: ClassVar[timedelta | None] = timedelta(hours=24)
+    credential_fields = (
+        CredentialField("phone_number_id", "Phone number ID"),
+        CredentialField("business_account_id", "WhatsApp Business account ID"),
+        CredentialField("access_token", "Access token", True),
+        APP_SECRET,
+    )
+
+    def normalize_identity(self, value: str) -> str:
+        """wa_id is the number's digits without `+`: +1 555-123-4567 and 15551234567 are one."""
+        return "".join(ch for ch in value if ch.isdigit())
