@@ -1,11 +1,17 @@
 """Delivery outcomes of agent messages: from the delivery task and from providers' status
 callbacks."""
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.db.models import F
 
 from conversations.models import Message
 from conversations.services.common import _touch
+
+if TYPE_CHECKING:
+    from inboxes.channels import StatusUpdate
+    from inboxes.models import Inbox
 
 
 def record_delivery(
@@ -29,3 +35,47 @@ def record_delivery(
         )
         if conversation_id:
             _touch(company_id, conversation_id)
+
+
+STATUS_ORDER = {
+    Message.DeliveryStatus.PENDING: 0,
+    Message.DeliveryStatus.SENT: 1,
+    Message.DeliveryStatus.DELIVERED: 2,
+    Message.DeliveryStatus.READ: 3,
+}
+
+
+def apply_status_update(inbox: "Inbox", update: "StatusUpdate") -> bool:
+    """A provider's status callback for a message sent through `inbox`: moves the message forward
+    only (a late `sent` never overwrites `read`); a status naming a message this inbox did not
+    send changes nothing. Whether anything changed."""
+    status = update.status
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(
+                company_id=inbox.company_id,
+                inbox_id=inbox.pk,
+                provider_message_id=update.provider_message_id,
+                sender_type=Message.SenderType.AGENT,
+            )
+            .first()
+        )
+        if message is None:
+            return False
+        current = message.delivery_status
+        if status == Message.DeliveryStatus.FAILED:
+            if current == Message.DeliveryStatus.READ:
+                return False
+            message.delivery_status = status
+            message.last_error = (update.error_text or "The provider could not deliver it.")[:2000]
+            message.last_error_code = update.error_code[:64]
+        elif current != Message.DeliveryStatus.FAILED and STATUS_ORDER.get(
+            status, 0
+        ) > STATUS_ORDER.get(current, 0):
+            message.delivery_status = status
+        else:
+            return False
+        message.save(update_fields=["delivery_status", "last_error", "last_error_code"])
+        _touch(inbox.company_id, message.conversation_id)
+    return True

@@ -10,6 +10,8 @@ class MessengerAdapter(MetaAdapter):
     label = "Facebook Messenger"
     icon = "channels/icons/facebook.html"
     identity_kind = "psid"
+    account_field = "page_id"
+    token_field = "page_access_token"
     identity_is_inbox_scoped = True
     credential_fields = (
         CredentialField("page_id", "Page ID"),
@@ -23,6 +25,8 @@ class InstagramAdapter(MetaAdapter):
     label = "Instagram"
     icon = "channels/icons/instagram.html"
     identity_kind = "igsid"
+    account_field = "instagram_account_id"
+    token_field = "access_token"
     identity_is_inbox_scoped = True
     credential_fields = (
         CredentialField("instagram_account_id", "Instagram account ID"),

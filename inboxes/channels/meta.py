@@ -21,3 +21,7 @@ def graph_url(path: str) -> str:
 
 class MetaAdapter(ChannelAdapter):
     uses_verify_token: ClassVar[bool] = True
+    # the credential naming the provider account (phone number id, page id, Instagram account
+    # id) and the one holding the Graph access token
+    account_field: ClassVar[str]
+    token_field: ClassVar[str]

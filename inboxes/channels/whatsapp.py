@@ -13,6 +13,8 @@ class WhatsAppAdapter(MetaAdapter):
     label = "WhatsApp"
     icon = "channels/icons/whatsapp.html"
     identity_kind = "wa_id"
+    account_field = "phone_number_id"
+    token_field = "access_token"
     reply_window: ClassVar[timedelta | None] = timedelta(hours=24)
     credential_fields = (
         CredentialField("phone_number_id", "Phone number ID"),
