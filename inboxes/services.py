@@ -4,18 +4,19 @@ Secrets are write-only: a blank secret field on edit keeps the stored value, and
 returned to a page or written to a log.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from companies.access import managed_company_id
 from companies.models import Company
 from inboxes.channels import adapter_for_kind
 from inboxes.models import Channel, Inbox
 
 
 def _check_manager(actor: User, company: Company) -> None:
-    if not actor.manages_company(company.pk):
-        raise PermissionDenied("Only this company's admins manage its inboxes.")
+    """NotFound outside the actor's company; PermissionDenied for its agents."""
+    managed_company_id(actor, company, refusal="Only this company's admins manage its inboxes.")
 
 
 def _check_channel_limit(company: Company) -> None:
