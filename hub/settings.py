@@ -4,6 +4,8 @@ Every variable is listed in the README's configuration table. With DATABASE_URL 
 PostgreSQL server is started under `.data/postgres` (see hub/embedded_postgres.py).
 """
 
+import base64
+import hashlib
 import os
 import secrets
 from datetime import timedelta
@@ -229,6 +231,19 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_MAX_BYTES = int(os.environ.get("MEDIA_MAX_BYTES", str(25 * 1024 * 1024)))
 # a webhook body larger than this is refused with 413 before anything is stored
 WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(5 * 1024 * 1024)))
+
+
+def _credentials_keys() -> list[str]:
+    """Fernet keys that encrypt inbox secrets at rest, newest first: the first encrypts, every one
+    decrypts (rotation: put a new key first, run `manage.py rotate_credentials`, then drop the
+    old one). The last is always a key derived from SECRET_KEY, the development default: set
+    CREDENTIALS_KEY in production (a SECRET_KEY change would otherwise lose every secret)."""
+    derived = hashlib.sha256(b"service-hub inbox credentials\0" + SECRET_KEY.encode()).digest()
+    keys = env_list("CREDENTIALS_KEY", "")
+    return [*keys, base64.urlsafe_b64encode(derived).decode()]
+
+
+CREDENTIALS_KEYS = _credentials_keys()
 
 # --- Internationalisation
 LANGUAGE_CODE = "en-us"
