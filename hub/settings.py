@@ -51,6 +51,19 @@ def _local_secret_key() -> str:
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 
+
+def _credentials_keys() -> list[str]:
+    """Fernet keys that encrypt inbox secrets at rest, newest first: the first encrypts, every one
+    decrypts (rotation: put a new key first, run `manage.py rotate_credentials`, then drop the
+    old one). The last is always a key derived from SECRET_KEY, the development default: set
+    CREDENTIALS_KEY in production (a SECRET_KEY change would otherwise lose every secret)."""
+    derived = hashlib.sha256(b"service-hub inbox credentials\0" + SECRET_KEY.encode()).digest()
+    keys = env_list("CREDENTIALS_KEY", "")
+    return [*keys, base64.urlsafe_b64encode(derived).decode()]
+
+
+CREDENTIALS_KEYS = _credentials_keys()
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -231,19 +244,6 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_MAX_BYTES = int(os.environ.get("MEDIA_MAX_BYTES", str(25 * 1024 * 1024)))
 # a webhook body larger than this is refused with 413 before anything is stored
 WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(5 * 1024 * 1024)))
-
-
-def _credentials_keys() -> list[str]:
-    """Fernet keys that encrypt inbox secrets at rest, newest first: the first encrypts, every one
-    decrypts (rotation: put a new key first, run `manage.py rotate_credentials`, then drop the
-    old one). The last is always a key derived from SECRET_KEY, the development default: set
-    CREDENTIALS_KEY in production (a SECRET_KEY change would otherwise lose every secret)."""
-    derived = hashlib.sha256(b"service-hub inbox credentials\0" + SECRET_KEY.encode()).digest()
-    keys = env_list("CREDENTIALS_KEY", "")
-    return [*keys, base64.urlsafe_b64encode(derived).decode()]
-
-
-CREDENTIALS_KEYS = _credentials_keys()
 
 # --- Internationalisation
 LANGUAGE_CODE = "en-us"
