@@ -67,6 +67,15 @@ def _form_context(request: HttpRequest, kind: str, inbox: Inbox | None, errors: 
     }
 
 
+def _warn_if_unchecked(request: HttpRequest, inbox: Inbox) -> None:
+    if inbox.unchecked_reason:
+        messages.warning(
+            request,
+            f"The credentials were saved but not checked: {inbox.unchecked_reason} "
+            "Save them again later to check them.",
+        )
+
+
 def _errors(error: ValidationError) -> dict:
     return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
 
@@ -97,6 +106,7 @@ def inbox_create(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, f"{inbox.name} is connected. Paste its webhook address into the provider."
             )
+            _warn_if_unchecked(request, inbox)
             return redirect("inboxes:edit", pk=inbox.pk)
     return render(
         request,
@@ -128,6 +138,7 @@ def inbox_edit(request: HttpRequest, pk: int) -> HttpResponse:
             errors = _errors(error)
         else:
             messages.success(request, f"Saved {saved.name}.")
+            _warn_if_unchecked(request, saved)
             return redirect("inboxes:list")
     return render(
         request,

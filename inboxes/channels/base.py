@@ -121,7 +121,12 @@ class SendError(Exception):
 
 
 class CredentialsRejected(Exception):
-    """Saving an inbox's credentials: the provider said they do not work (the message says why)."""
+    """Saving an inbox's credentials: the provider said they do not work (the message says why;
+    `field` names the credential at fault, when the provider's answer tells)."""
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 # --- the adapter -------------------------------------------------------------------------------
