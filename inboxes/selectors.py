@@ -222,8 +222,12 @@ def _findings(
                 "problem",
                 f"{failed_sends_recently} repl{'y' if failed_sends_recently == 1 else 'ies'} "
                 "failed in the last 7 days.",
-                f"The last one: {last_failed_send.last_error or 'no reason given'}{code}. A "
-                "refused access token means new credentials: enter them in the settings.",
+                f"The last one: {last_failed_send.last_error or 'no reason given'}{code}. "
+                + (
+                    "The provider refused the access token: enter a current one in the settings."
+                    if last_failed_send.last_error_code == "190"
+                    else "Fix the cause, then retry the reply from its conversation."
+                ),
             )
         )
     if not findings:
