@@ -1,0 +1,6 @@
+"""Settings of the gunicorn server bench/webhooks.py starts: the hub's own (production: DEBUG off),
+plus the bare one-INSERT view it measures beside the webhook (bench/webhook_urls.py)."""
+
+from hub.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.webhook_urls"
