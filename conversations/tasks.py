@@ -2,6 +2,7 @@
 
 from django.tasks import task
 
+from companies.access import system_actor
 from conversations.models import Message
 from conversations.services import record_delivery
 from inboxes.channels import OutboundMessage, SendError, adapter_for
@@ -30,6 +31,7 @@ def deliver_message(company_id: int, message_id: int) -> str:
         result = adapter.send(message.inbox, outbound)
     except SendError as error:
         record_delivery(
+            system_actor(company_id, reason="delivery task"),
             company_id=company_id,
             message_id=message_id,
             status=Message.DeliveryStatus.FAILED,
@@ -37,6 +39,7 @@ def deliver_message(company_id: int, message_id: int) -> str:
         )
         return f"failed: {error}"
     record_delivery(
+        system_actor(company_id, reason="delivery task"),
         company_id=company_id,
         message_id=message_id,
         status=Message.DeliveryStatus.SENT,

@@ -4,6 +4,8 @@ Every variable is listed in the README's configuration table. With DATABASE_URL 
 PostgreSQL server is started under `.data/postgres` (see hub/embedded_postgres.py).
 """
 
+import base64
+import hashlib
 import os
 import secrets
 from datetime import timedelta
@@ -48,6 +50,19 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
+
+
+def _credentials_keys() -> list[str]:
+    """Fernet keys that encrypt inbox secrets at rest, newest first: the first encrypts, every one
+    decrypts (rotation: put a new key first, run `manage.py rotate_credentials`, then drop the
+    old one). The last is always a key derived from SECRET_KEY, the development default: set
+    CREDENTIALS_KEY in production (a SECRET_KEY change would otherwise lose every secret)."""
+    derived = hashlib.sha256(b"service-hub inbox credentials\0" + SECRET_KEY.encode()).digest()
+    keys = env_list("CREDENTIALS_KEY", "")
+    return [*keys, base64.urlsafe_b64encode(derived).decode()]
+
+
+CREDENTIALS_KEYS = _credentials_keys()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")

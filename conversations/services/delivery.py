@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import F
 
+from companies.access import SystemActor, acting_company_id
 from conversations.models import Message
 from conversations.services.common import _touch
 
@@ -15,9 +16,16 @@ if TYPE_CHECKING:
 
 
 def record_delivery(
-    *, company_id: int, message_id: int, status: str, provider_message_id: str = "", error: str = ""
+    actor: SystemActor,
+    *,
+    company_id: int,
+    message_id: int,
+    status: str,
+    provider_message_id: str = "",
+    error: str = "",
 ) -> None:
     """Delivery outcome from the worker or a provider callback; pollers see it on their next poll."""
+    company_id = acting_company_id(actor, company_id)
     updates: dict[str, object] = {"delivery_status": status}
     if provider_message_id:
         updates["provider_message_id"] = provider_message_id
@@ -45,10 +53,11 @@ STATUS_ORDER = {
 }
 
 
-def apply_status_update(inbox: "Inbox", update: "StatusUpdate") -> bool:
+def apply_status_update(actor: SystemActor, inbox: "Inbox", update: "StatusUpdate") -> bool:
     """A provider's status callback for a message sent through `inbox`: moves the message forward
     only (a late `sent` never overwrites `read`); a status naming a message this inbox did not
     send changes nothing. Whether anything changed."""
+    acting_company_id(actor, inbox.company_id)
     status = update.status
     with transaction.atomic():
         message = (

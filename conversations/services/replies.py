@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from companies.access import acting_company_id
 from conversations.models import Conversation, Message
 from conversations.services.common import (
     Status,
@@ -72,6 +73,7 @@ def send_agent_reply(
     answers a conversation they have not fully read. Replying to an unassigned conversation claims
     it; a new one moves to in-progress.
     """
+    company_id = acting_company_id(user, company_id)
     text = validate_agent_content(content)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
@@ -106,6 +108,7 @@ def retry_delivery(
 ) -> Message:
     """Queue a failed agent message of the conversation again (the retry button in the chat);
     Message.DoesNotExist if it has no such message."""
+    company_id = acting_company_id(user, company_id)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
         message = (
