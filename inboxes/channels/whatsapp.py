@@ -416,7 +416,11 @@ class WhatsAppAdapter(MetaAdapter):
         try:
             info = WaMediaInfo.model_validate_json(raw)
         except ValidationError as error:
-            raise SendError("Meta's answer about the media has no download URL.") from error
+            raise SendError(
+                "Meta's answer about the media has no download URL (an unknown or expired "
+                "media id).",
+                retryable=False,
+            ) from error
         limit = settings.MEDIA_MAX_BYTES
         if info.file_size is not None and info.file_size > limit:
             raise SendError(
