@@ -5,14 +5,14 @@ from django.tasks import task
 from companies.access import system_actor
 from conversations.models import Message
 from conversations.services import record_delivery
+from customers.selectors import identity_for
 from inboxes.channels import OutboundMessage, SendError, adapter_for
 
 
 def _recipient(message: Message) -> str:
-    from conversations.services import CHANNEL_IDENTITY
-
     customer = message.conversation.customer
-    return getattr(customer, CHANNEL_IDENTITY[message.conversation.channel])
+    adapter = adapter_for(message.inbox)
+    return identity_for(customer, message.inbox) or getattr(customer, adapter.contact_field)
 
 
 @task

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -26,7 +27,9 @@ def _inbox_or_404(request: HttpRequest, pk: int) -> Inbox:
 
 
 def _webhook_url(request: HttpRequest, inbox: Inbox) -> str:
-    return request.build_absolute_uri(f"/webhooks/{inbox.kind}/{inbox.public_key}/")
+    return request.build_absolute_uri(
+        reverse("inboxes:webhook", kwargs={"kind": inbox.kind, "public_key": inbox.public_key})
+    )
 
 
 @company_admin

@@ -9,7 +9,7 @@ from conversations.services.common import (
 )
 from conversations.services.delivery import record_delivery
 from conversations.services.replies import NewActivity, retry_delivery, send_agent_reply
-from conversations.services.starting import CHANNEL_IDENTITY, NewCustomer, start_conversation
+from conversations.services.starting import NewCustomer, start_conversation
 from conversations.services.workflow import (
     HANDOVER_UNDO_SECONDS,
     assign_conversation,
@@ -21,7 +21,6 @@ from conversations.services.workflow import (
 )
 
 __all__ = [
-    "CHANNEL_IDENTITY",
     "HANDOVER_UNDO_SECONDS",
     "NewActivity",
     "NewCustomer",
