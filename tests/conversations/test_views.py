@@ -403,9 +403,10 @@ def test_reply_send_guard_returns_the_new_messages_and_the_draft(company, agent,
 
 def test_reply_success_appends_the_message_and_empties_the_composer(company, agent, client_for):
     conversation = ConversationFactory(company=company, assigned_user=None)
+    asked = MessageFactory(conversation=conversation)  # the customer wrote: a reply may go out
     response = client_for.post(
         reverse("conversations:reply", args=[conversation.pk]),
-        {"content": "On it!", "last_seen": ""},
+        {"content": "On it!", "last_seen": asked.pk},
         headers=HTMX,
     )
     assert response.status_code == 200
