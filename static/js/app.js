@@ -106,6 +106,13 @@
   document.addEventListener("input", (event) => {
     if (event.target.matches && event.target.matches(composerSelector)) updateCounter(event.target);
   });
+  // The file chosen in the composer, named beside the box (the input itself is hidden).
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.matches("[data-attachment-input]")) return;
+    const name = input.form && input.form.querySelector("[data-attachment-name]");
+    if (name) name.textContent = input.files && input.files[0] ? `Attached: ${input.files[0].name}` : "";
+  });
 
   // When the composer is swapped for another (the conversation became a colleague's, or came
   // back), a draft in it is never lost: it moves to the new box, or to a read-only copy.
