@@ -293,14 +293,24 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             content=chat_state["content"],
             last_seen_message_id=chat_state["last_seen"],
             attachment=chat_state["attachment"],
+            reply_to_id=chat_state["reply_to"],
         )
     except Conversation.DoesNotExist as missing:
         raise Http404(NOT_IN_VIEW) from missing
     except ValidationError as error:
-        composer = {"draft": draft, "error": error.messages[0]}
+        composer = {
+            "draft": draft,
+            "error": error.messages[0],
+            "reply_to": chat_state["reply_to"],
+        }
         return _chat_update(request, conversation, chat_state, composer=composer, status=422)
     except services.NewActivity as activity:
-        composer = {"draft": draft, "error": activity.message, "is_guard": True}
+        composer = {
+            "draft": draft,
+            "error": activity.message,
+            "is_guard": True,
+            "reply_to": chat_state["reply_to"],
+        }
         return _chat_update(
             request,
             conversation,

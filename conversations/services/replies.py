@@ -150,6 +150,7 @@ def _write_agent_message(
     text: str,
     now: datetime,
     attachment: ReplyAttachment | None = None,
+    reply_to: Message | None = None,
 ) -> Message:
     """Store an agent's message (and its file); one for a provider is pending and queued for
     delivery on commit, a note on a conversation logged by hand (no inbox) has nothing to
@@ -160,6 +161,7 @@ def _write_agent_message(
         inbox_id=conversation.inbox_id,
         content=text,
         kind=attachment.kind if attachment else Message.Kind.TEXT,
+        reply_to=reply_to,
         sender_type=Message.SenderType.AGENT,
         sender_user=user,
         timestamp=now,
@@ -194,8 +196,10 @@ def send_agent_reply(
     content: str,
     last_seen_message_id: int | None,
     attachment: UploadedFile | None = None,
+    reply_to_id: int | None = None,
 ) -> Message:
-    """Store an agent's reply (text, a file, or both) as pending and queue its delivery once the
+    """Store an agent's reply (text, a file, or both; answering one message of the conversation
+    when `reply_to_id` is given) as pending and queue its delivery once the
     transaction commits.
 
     Refused with NewActivity when a message newer than `last_seen_message_id` exists, so nobody
@@ -209,6 +213,15 @@ def send_agent_reply(
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
         _check_reply_window(conversation, timezone.now())
+        reply_to = None
+        if reply_to_id is not None:
+            reply_to = Message.objects.filter(
+                company_id=company_id, conversation=conversation, pk=reply_to_id
+            ).first()
+            if reply_to is None:
+                raise ValidationError(
+                    "The message you replied to is not in this conversation.", code="reply_to"
+                )
         newer = Message.objects.filter(company_id=company_id, conversation=conversation)
         if last_seen_message_id is not None:
             newer = newer.filter(pk__gt=last_seen_message_id)
@@ -216,7 +229,7 @@ def send_agent_reply(
         if newer:
             raise NewActivity(newer)
         now = timezone.now()
-        message = _write_agent_message(user, conversation, text, now, checked)
+        message = _write_agent_message(user, conversation, text, now, checked, reply_to)
         if conversation.assigned_user_id is None:
             conversation.assigned_user = user
         if conversation.status == Status.NEW:

@@ -184,10 +184,17 @@ def test_a_reply_goes_to_the_customers_wa_id_and_is_sent_with_the_provider_id(gr
 
 
 def test_a_reply_to_a_customer_message_carries_its_context(graph, chat):
-    message = reply(chat)
-    Message.objects.filter(pk=message.pk).update(reply_to=chat["asked"])
-    deliver(message)
+    message = deliver(reply(chat, reply_to_id=chat["asked"].pk))
+    assert message.reply_to_id == chat["asked"].pk
     assert graph.sends()[0].json["context"] == {"message_id": "wamid.ASKED"}
+
+
+def test_a_reply_to_another_conversations_message_is_refused(chat):
+    elsewhere = MessageFactory(conversation=ConversationFactory(company=chat["inbox"].company))
+    with pytest.raises(ValidationError) as refused:
+        reply(chat, reply_to_id=elsewhere.pk)
+    assert refused.value.code == "reply_to"
+    assert not Message.objects.filter(sender_type="agent").exists()
 
 
 def test_a_server_error_schedules_a_retry_and_requeues_the_task(graph, chat):
