@@ -207,9 +207,12 @@ def with_row_fields(
     latest = Message.objects.filter(company_id=company.pk, conversation_id=OuterRef("pk")).order_by(
         "-timestamp", "-id"
     )
+    latest_reply = latest.filter(sender_type=Message.SenderType.AGENT)
     return conversations.select_related("customer", "assigned_user").annotate(
         preview=Substr(Subquery(latest.values("content")[:1]), 1, 140),
         preview_sender=Subquery(latest.values("sender_type")[:1]),
+        # the row is marked when the agents' last reply was not delivered
+        last_reply_status=Subquery(latest_reply.values("delivery_status")[:1]),
     )
 
 
@@ -461,6 +464,41 @@ def attachment_for(user: User, company: Company, attachment_id: int) -> MessageA
     if not visible_conversations(user, company).filter(pk=conversation_id).exists():
         raise MessageAttachment.DoesNotExist("Not in this user's view.")
     return attachment
+
+
+# how far before the previous poll's token a status change is looked for again: a change
+# committed late (its transaction began before the token's) is still re-rendered
+DELIVERY_CHANGE_MARGIN = timedelta(seconds=30)
+
+
+def changed_since(version: str) -> datetime | None:
+    """When the chat state a poll sent back (`ChatState.version`) was taken, less a margin."""
+    stamp = version.split("|", 1)[0]
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if timezone.is_naive(moment):
+        return None
+    return moment - DELIVERY_CHANGE_MARGIN
+
+
+def delivery_changes(
+    conversation: Conversation, since: datetime, *, through_id: int
+) -> list[Message]:
+    """Agent messages up to `through_id` (those the chat shows) whose delivery status changed
+    since `since`, for the poll to re-render their status alone."""
+    return list(
+        Message.objects.filter(
+            company_id=conversation.company_id,
+            conversation=conversation,
+            status_changed_at__gt=since,
+            sender_type=Message.SenderType.AGENT,
+            pk__lte=through_id,
+        )
+        .select_related("sender_user")
+        .order_by("id")[:100]
+    )
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,28 @@ MEDIA_MAX_BYTES = int(os.environ.get("MEDIA_MAX_BYTES", str(25 * 1024 * 1024)))
 # a webhook body larger than this is refused with 413 before anything is stored
 WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(5 * 1024 * 1024)))
 
+# --- Outbound delivery (conversations.tasks.deliver_message, README "Delivery guarantee")
+# a send is tried at most this many times, then the message is failed with the last error
+DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "6"))
+# retry n waits a random time between half and all of min(MAX, BASE * 2^(n-1)) seconds
+DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("DELIVERY_RETRY_BASE_SECONDS", "2"))
+DELIVERY_RETRY_MAX_SECONDS = float(os.environ.get("DELIVERY_RETRY_MAX_SECONDS", "300"))
+# a provider's Retry-After is honoured up to this many seconds
+DELIVERY_RETRY_AFTER_MAX_SECONDS = float(os.environ.get("DELIVERY_RETRY_AFTER_MAX_SECONDS", "3600"))
+# a worker holds a message this long while sending (longer than a send's provider timeouts);
+# after that another worker may take it over
+DELIVERY_LEASE_SECONDS = float(os.environ.get("DELIVERY_LEASE_SECONDS", "120"))
+# `sweep_deliveries` re-enqueues a pending message whose lease expired, or that no worker took
+# this many seconds after it was due
+DELIVERY_SWEEP_AFTER_SECONDS = float(os.environ.get("DELIVERY_SWEEP_AFTER_SECONDS", "60"))
+# files an agent attaches to a reply: size and types (WhatsApp's image limit is 5 MB)
+OUTBOUND_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("OUTBOUND_ATTACHMENT_MAX_BYTES", str(5 * 1024 * 1024))
+)
+OUTBOUND_ATTACHMENT_TYPES = os.environ.get(
+    "OUTBOUND_ATTACHMENT_TYPES", "image/jpeg,image/png,application/pdf"
+).split(",")
+
 # --- Internationalisation
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
