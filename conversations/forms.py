@@ -38,6 +38,8 @@ class ReplyForm(ChatStateForm):
         allow_empty_file=True,
         max_length=255,
         label="File",
+        # a plain file input: there is nothing stored to "clear" on a new reply
+        widget=forms.FileInput,
         error_messages={
             "max_length": "That file's name is too long. Rename it and attach it again."
         },

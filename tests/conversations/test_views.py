@@ -104,9 +104,10 @@ def test_the_chat_pane_runs_a_fixed_number_of_queries(
     conversation = ConversationFactory(company=company, assigned_user=agent)
     for _ in range(count):
         MessageFactory(conversation=conversation)
-    # session, user, conversation, latest 51 messages and their files, token, presence (an
-    # upsert: one statement per poll afterwards), assignees, other conversations
-    with django_assert_num_queries(9):
+    # session, user, conversation, latest 51 messages (their files: one more query only when
+    # some message has a file), token, presence (an upsert: one statement per poll afterwards),
+    # assignees, other conversations
+    with django_assert_num_queries(8):
         response = client_for.get(
             reverse("conversations:conversation", args=[conversation.pk]),
             headers={**HTMX, "HX-Target": "chat-column"},
