@@ -39,6 +39,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+# building and moving data runs long statements (index builds): no statement timeout
+os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", "0")
 
 BENCH_SLUG = "bench"
 BENCH_DOMAIN = "bench.example"
