@@ -281,17 +281,6 @@ def conversation_row(user: User, company: Company, conversation_id: int) -> Conv
 UNREAD_CAP = 99
 
 
-def unread_conversations(user: User, company: Company) -> int:
-    """How many open conversations `user` works on (their own and the unassigned queue; all for
-    admins) have unread customer messages, capped at UNREAD_CAP + 1: the tab title's count."""
-    conversations = Conversation.objects.for_company(company).filter(
-        unread_count__gt=0, status__in=Conversation.OPEN_STATUSES
-    )
-    if user.is_agent:
-        conversations = conversations.filter(Q(assigned_user=user) | Q(assigned_user__isnull=True))
-    return len(conversations.order_by().values_list("pk", flat=True)[: UNREAD_CAP + 1])
-
-
 def _searched_rows(
     conversations: QuerySet, company: Company, text: str, *, after: "Cursor | None", limit: int
 ) -> list[Conversation]:
@@ -401,6 +390,8 @@ def _status_only(flt: InboxFilter) -> InboxFilter:
 
 
 def _unread_sql(user: User, company: Company) -> tuple[str, list]:
+    """How many open conversations `user` works on (their own and the unassigned queue; all for
+    admins) have unread customer messages, capped at UNREAD_CAP + 1: the tab title's count."""
     conversations = Conversation.objects.for_company(company).filter(
         unread_count__gt=0, status__in=Conversation.OPEN_STATUSES
     )
