@@ -345,6 +345,9 @@ def inbox_page(
 # that margin are named in the token (`handled`), so they are not sent twice.
 CHANGE_MARGIN = timedelta(seconds=2)
 CHANGES_PER_POLL = 200  # more changes than this since the last poll: the list is rendered whole
+# a token names at most this many changes within the margin (newest first; more, in a burst, are
+# looked at again by the next poll), so that it stays small in the poll's URL
+HANDLED_CHANGES = 40
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -429,25 +432,24 @@ def tab_counts(
     parts.append(unread_sql)
     params.extend(unread_params)
     if with_changes:
-        # the newest change (one probe of conv_company_updated_idx) and the few just before it
+        # the newest changes (a probe of conv_company_updated_idx): the poll's starting point
         parts.append(
-            "(SELECT json_build_array(max(updated_at),"
-            " (SELECT json_agg(json_build_array(r.id, r.micros)) FROM ("
-            "   SELECT id, (extract(epoch FROM updated_at) * 1000000)::bigint AS micros"
-            "   FROM conversations_conversation WHERE company_id = %s"
-            "   AND updated_at > max(newest.updated_at) - %s ORDER BY updated_at DESC LIMIT %s) r))"
-            " FROM conversations_conversation newest WHERE newest.company_id = %s)"
+            "(SELECT json_agg(json_build_array(r.id, r.micros) ORDER BY r.micros DESC) FROM ("
+            " SELECT id, (extract(epoch FROM updated_at) * 1000000)::bigint AS micros"
+            " FROM conversations_conversation WHERE company_id = %s"
+            " ORDER BY updated_at DESC LIMIT %s) r)"
         )
-        params.extend([company.pk, CHANGE_MARGIN, CHANGES_PER_POLL, company.pk])
+        params.extend([company.pk, HANDLED_CHANGES])
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}", params)
         row = cursor.fetchone()
     mine, unassigned, everything, unread = row[:4]
     newest, recent = None, ()
-    if with_changes and row[4] is not None and row[4][0] is not None:
-        stamp, pairs = row[4]
-        newest = datetime.fromisoformat(stamp)
-        recent = tuple((int(pk), int(micros)) for pk, micros in pairs or ())
+    if with_changes and row[4]:
+        changes = [(int(pk), int(micros)) for pk, micros in row[4]]
+        newest = _from_micros(changes[0][1])
+        margin = _micros(newest - CHANGE_MARGIN)
+        recent = tuple(change for change in changes if change[1] > margin)
     return TabCounts(
         mine=mine,
         unassigned=unassigned,
@@ -511,7 +513,7 @@ class ListToken(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     top: int = Field(ge=0)
-    handled: list[tuple[int, int]] = Field(default_factory=list, max_length=CHANGES_PER_POLL)
+    handled: list[tuple[int, int]] = Field(default_factory=list, max_length=HANDLED_CHANGES)
     viewers: list[tuple[int, int]] = Field(default_factory=list, max_length=2000)
     counts: tuple[int, int, int, int]
 
@@ -542,10 +544,13 @@ class ListToken(BaseModel):
         """A token that has seen everything up to `newest` and the `changes` listed."""
         top = max(top, _micros(newest) if newest else 0)
         margin = _micros(_from_micros(top) - CHANGE_MARGIN) if top else 0
-        handled = sorted({(pk, micros) for pk, micros in changes if micros > margin})
+        handled = sorted(
+            {(pk, micros) for pk, micros in changes if micros > margin},
+            key=lambda change: change[1],
+        )
         return cls(
             top=top,
-            handled=handled[-CHANGES_PER_POLL:],
+            handled=handled[-HANDLED_CHANGES:],
             viewers=sorted(viewers),
             counts=counts,
         )
