@@ -15,6 +15,7 @@ from accounts.models import User
 from companies.access import managed_company_id
 from customers.forms import CustomerForm
 from customers.models import IDENTITY_FIELDS, Customer
+from customers.services import add_contact_identities
 from hub.spreadsheet import unprotect
 
 MAX_ROWS = 10_000
@@ -148,9 +149,10 @@ def import_customers(actor: User, *, company_id: int, content: bytes) -> int:
         raise ValidationError([f"Line {line}: {reason}" for line, reason in preview.errors])
     try:
         with transaction.atomic():
-            Customer.objects.bulk_create(
+            customers = Customer.objects.bulk_create(
                 [Customer(company_id=company_id, **row) for row in preview.rows], batch_size=1000
             )
+            add_contact_identities(customers)
     except IntegrityError as error:  # someone saved a clashing customer meanwhile
         raise ValidationError(
             "A customer with one of these details was just saved. Check the file again."

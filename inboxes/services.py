@@ -15,11 +15,11 @@ from django.db.models.functions import Cast
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
-from companies.access import NotFound, managed_company_id
+from companies.access import managed_company_id
 from companies.models import Company
 from inboxes.channels import CredentialsRejected, SendError, adapter_for_kind
 from inboxes.encryption import SecretUnreadable, rotate_secrets
-from inboxes.models import Channel, Inbox, WebhookDelivery
+from inboxes.models import Channel, Inbox
 
 
 def _check_manager(actor: User, company: Company) -> None:
@@ -130,38 +130,6 @@ def set_inbox_active(actor: User, *, company: Company, inbox_id: int, is_active:
             inbox.is_active = is_active
             inbox.save(update_fields=["is_active", "updated_at"])
     return inbox
-
-
-REPROCESSABLE = (WebhookDelivery.State.DEAD, WebhookDelivery.State.IGNORED)
-
-
-def _enqueue_processing(delivery: WebhookDelivery) -> None:
-    from inboxes.tasks import process_delivery
-
-    process_delivery.enqueue(company_id=delivery.company_id, delivery_id=delivery.pk)
-
-
-def reprocess_delivery(actor: User, *, delivery_id: int) -> WebhookDelivery:
-    """Process a dead letter or an ignored delivery again, after a fix (a company admin of its
-    company): its state goes back to received and the processing task is queued on commit.
-    NotFound for another company's delivery, as for a missing one."""
-    with transaction.atomic():
-        deliveries = WebhookDelivery.objects.select_for_update().defer("body")
-        if not actor.is_super_admin:
-            deliveries = deliveries.filter(company_id=actor.company_id)
-        delivery = deliveries.filter(pk=delivery_id).first()
-        if delivery is None:
-            raise NotFound("No such delivery.")
-        managed_company_id(
-            actor, delivery.company_id, refusal="Only this company's admins reprocess deliveries."
-        )
-        if delivery.state not in REPROCESSABLE:
-            raise ValidationError("Only a dead letter or an ignored delivery can be reprocessed.")
-        delivery.state = WebhookDelivery.State.RECEIVED
-        delivery.reason = ""
-        delivery.save(update_fields=["state", "reason"])
-        transaction.on_commit(lambda: _enqueue_processing(delivery))
-    return delivery
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from accounts.models import Role
 from inboxes import selectors, services
 from inboxes.channels import adapter_for_kind
 from inboxes.forms import inbox_form
+from inboxes.inbound import reprocess_delivery
 from inboxes.models import Channel, Inbox
 from inboxes.selectors import inboxes_of
 
@@ -29,7 +30,9 @@ def _inbox_or_404(request: HttpRequest, pk: int) -> Inbox:
 
 
 def _webhook_url(request: HttpRequest, inbox: Inbox) -> str:
-    return request.build_absolute_uri(f"/webhooks/{inbox.kind}/{inbox.public_key}/")
+    return request.build_absolute_uri(
+        reverse("inboxes:webhook", kwargs={"kind": inbox.kind, "public_key": inbox.public_key})
+    )
 
 
 @company_admin
@@ -248,7 +251,7 @@ def delivery_reprocess(request: HttpRequest, pk: int, delivery_id: int) -> HttpR
     if not selectors.delivery_of(inbox, delivery_id):
         raise Http404("No such delivery.")
     try:
-        services.reprocess_delivery(request.user, delivery_id=delivery_id)
+        reprocess_delivery(request.user, delivery_id=delivery_id)
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:

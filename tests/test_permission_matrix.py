@@ -17,6 +17,7 @@ from tests.factories import (
     ConversationFactory,
     MessageFactory,
     UserFactory,
+    stored_attachment,
 )
 
 ROLES = ("anonymous", "agent", "company_admin", "super_admin")
@@ -164,6 +165,13 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         None,
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
     ),
+    # providers' address: Meta's GET handshake without the inbox's verify token is refused
+    "inboxes:webhook": ("get", "webhook", dict.fromkeys(ROLES, 403)),
+    "conversations:attachment": (
+        "get",
+        "attachment",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
     "inboxes:list": (
         "get",
         None,
@@ -251,7 +259,15 @@ OBJECT_URLS = {
     name
     for name, (_, obj, _) in RULES.items()
     if obj
-    in {"conversation", "failed_message", "staff_member", "customer", "inbox", "dead_delivery"}
+    in {
+        "conversation",
+        "failed_message",
+        "staff_member",
+        "customer",
+        "inbox",
+        "attachment",
+        "dead_delivery",
+    }
 }
 
 
@@ -293,6 +309,7 @@ class World:
         failed = MessageFactory(
             conversation=conversation, sender_type="agent", delivery_status="failed"
         )
+        inbox = conversation.inbox
         dead = WebhookDelivery.objects.create(
             company=company,
             inbox_id=conversation.inbox_id,
@@ -304,6 +321,8 @@ class World:
             "conversation": (conversation.pk,),
             "dead_delivery": (conversation.inbox_id, dead.pk),
             "failed_message": (conversation.pk, failed.pk),
+            "webhook": (inbox.kind, inbox.public_key),
+            "attachment": (stored_attachment(conversation).pk,),
             "staff_member": (UserFactory(company=company, role=Role.AGENT).pk,),
             "inbox": (conversation.inbox_id,),
             "customer": (conversation.customer_id,),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0011_message_kinds_and_attachments'),
+        ('conversations', '0030_message_status_changed_at'),
     ]
 
     operations = [

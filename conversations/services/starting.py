@@ -12,6 +12,7 @@ from conversations.models import Conversation
 from conversations.services.common import Status, validate_agent_content
 from conversations.services.replies import _write_agent_message
 from customers.models import Customer
+from inboxes.channels import adapter_for_kind
 from inboxes.models import Channel, Inbox
 
 
@@ -23,15 +24,6 @@ class NewCustomer:
     whatsapp_number: str = ""
     instagram_handle: str = ""
     facebook_id: str = ""
-
-
-CHANNEL_IDENTITY = {
-    Channel.EMAIL: "email",
-    Channel.PHONE: "phone",
-    Channel.WHATSAPP: "whatsapp_number",
-    Channel.INSTAGRAM: "instagram_handle",
-    Channel.FACEBOOK: "facebook_id",
-}
 
 
 def start_conversation(
@@ -67,7 +59,7 @@ def start_conversation(
             )
             if inbox is None or inbox.kind != channel:
                 raise ValidationError({"inbox": "Choose an active inbox of this channel."})
-        identity = CHANNEL_IDENTITY[channel]
+        identity = adapter_for_kind(channel).contact_field
         if inbox is not None and not getattr(customer, identity):
             label = Customer._meta.get_field(identity).verbose_name
             raise ValidationError(

@@ -49,7 +49,9 @@ def test_good_credentials_pass_and_ask_for_the_account_with_the_token(graph):
 
 def test_a_refused_token_names_the_token_and_says_why(graph):
     graph.fail_next(401, code=190, message="Error validating access token: Session has expired")
-    with pytest.raises(CredentialsRejected, match="The access token was refused: Error valid") as e:
+    with pytest.raises(
+        CredentialsRejected, match="The access token was refused: .*Error valid"
+    ) as e:
         check(WHATSAPP)
     assert e.value.field == "access_token"
     assert "code 190" in str(e.value)
@@ -92,7 +94,8 @@ def test_the_form_shows_the_failure_and_keeps_the_other_fields(graph, admin):
     )
     assert response.status_code == 422
     page = response.content.decode()
-    assert "The access token was refused: Invalid OAuth access token. (code 190)" in page
+    assert "The access token was refused: Meta answered 401: Invalid OAuth access token." in page
+    assert "(code 190)" in page
     assert 'value="Sales"' in page and 'value="106540352242922"' in page
     assert "EAAG-token" not in page and "app-secret" not in page  # secrets stay write-only
     assert not Inbox.objects.exists()

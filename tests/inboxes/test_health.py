@@ -1,6 +1,7 @@
 """Inbox health and delivery log: what arrived and what went out, dead letters to reprocess, the
 list's last event and failures, and "verified but nothing arrives" explained."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,8 @@ from django.utils import timezone
 from accounts.models import Role
 from companies.access import NotFound
 from conversations.models import Message
-from inboxes import selectors, services
+from inboxes import selectors
+from inboxes.inbound import reprocess_delivery
 from inboxes.models import WebhookDelivery
 from tests.conftest import signed_in
 from tests.factories import (
@@ -21,6 +23,7 @@ from tests.factories import (
     MessageFactory,
     UserFactory,
 )
+from tests.inboxes.whatsapp_helpers import message_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -171,12 +174,12 @@ def test_the_inbox_list_shows_the_last_event_and_recent_failures(
         assert len(selectors.inbox_summaries(admin.company)) == 7
 
 
-def test_reprocess_queues_a_dead_letter_again(
-    admin, inbox, monkeypatch, django_capture_on_commit_callbacks
+def test_reprocess_processes_a_dead_letter_again(
+    admin, inbox, settings, django_capture_on_commit_callbacks
 ):
-    queued = []
-    monkeypatch.setattr(services, "_enqueue_processing", lambda d: queued.append(d.pk))
-    dead = deliver(inbox, state=State.DEAD, reason="The body is not JSON.")
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    body = json.dumps(message_payload("wamid.AGAIN", text="Is my order late?")).encode()
+    dead = deliver(inbox, state=State.DEAD, reason="A bug, fixed since.", body=body)
     url = reverse("inboxes:delivery-reprocess", args=[inbox.pk, dead.pk])
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_in(admin).post(url, follow=True)
@@ -185,13 +188,14 @@ def test_reprocess_queues_a_dead_letter_again(
     )
     assert "queued to be processed again" in response.content.decode()
     dead.refresh_from_db()
-    assert (dead.state, dead.reason, queued) == (State.RECEIVED, "", [dead.pk])
+    assert (dead.state, dead.reason) == (State.PROCESSED, "")
+    assert Message.objects.get(provider_message_id="wamid.AGAIN").content == "Is my order late?"
 
 
 def test_only_dead_or_ignored_deliveries_are_reprocessed(admin, inbox):
     done = deliver(inbox, state=State.PROCESSED)
     with pytest.raises(ValidationError, match="Only a dead letter"):
-        services.reprocess_delivery(admin, delivery_id=done.pk)
+        reprocess_delivery(admin, delivery_id=done.pk)
     response = signed_in(admin).post(
         reverse("inboxes:delivery-reprocess", args=[inbox.pk, done.pk]), follow=True
     )
@@ -202,11 +206,9 @@ def test_only_dead_or_ignored_deliveries_are_reprocessed(admin, inbox):
 def test_reprocess_is_for_the_inbox_company_admins_only(admin, inbox):
     dead = deliver(inbox, state=State.DEAD)
     with pytest.raises(PermissionDenied):
-        services.reprocess_delivery(
-            UserFactory(company=admin.company, role=Role.AGENT), delivery_id=dead.pk
-        )
+        reprocess_delivery(UserFactory(company=admin.company, role=Role.AGENT), delivery_id=dead.pk)
     with pytest.raises(NotFound):
-        services.reprocess_delivery(
+        reprocess_delivery(
             UserFactory(company=CompanyFactory(), role=Role.COMPANY_ADMIN), delivery_id=dead.pk
         )
     # the URL's inbox must hold the delivery: another inbox of the company's is a 404
