@@ -212,6 +212,7 @@ def _findings(
             )
         )
     if last_failed_send is not None:
+        reason = (last_failed_send.last_error or "no reason given").rstrip(". ")
         code = (
             f" (code {last_failed_send.last_error_code})"
             if last_failed_send.last_error_code
@@ -222,7 +223,7 @@ def _findings(
                 "problem",
                 f"{failed_sends_recently} repl{'y' if failed_sends_recently == 1 else 'ies'} "
                 "failed in the last 7 days.",
-                f"The last one: {last_failed_send.last_error or 'no reason given'}{code}. "
+                f"The last one: {reason}{code}. "
                 + (
                     "The provider refused the access token: enter a current one in the settings."
                     if last_failed_send.last_error_code == "190"

@@ -25,15 +25,7 @@ def screenshot(page: Page, name: str) -> None:
         page.screenshot(path=Path(folder) / f"{name}.png", full_page=True)
 
 
-def test_an_admin_diagnoses_an_inbox_and_reprocesses_a_dead_letter(
-    page: Page, live_server, demo, monkeypatch
-):
-    from inboxes import services
-
-    queued = []  # the processing task itself is the inbound pipeline's (tests/inboxes/)
-    monkeypatch.setattr(
-        services, "_enqueue_processing", lambda delivery: queued.append(delivery.pk)
-    )
+def test_an_admin_diagnoses_an_inbox_and_reprocesses_a_dead_letter(page: Page, live_server, demo):
     inbox = Inbox.objects.get(company__slug="acme", kind="whatsapp")
     now = timezone.now()
     for minutes in (2, 40, 300):
