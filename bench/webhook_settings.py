@@ -4,3 +4,10 @@ plus the bare one-INSERT view it measures beside the webhook (bench/webhook_urls
 from hub.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.webhook_urls"
+
+# production settings, but static file URLs without a collectstatic manifest (as bench/ does)
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT = BASE_DIR / "static"  # noqa: F405 - no collectstatic output here
