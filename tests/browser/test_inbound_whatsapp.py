@@ -2,10 +2,8 @@
 conversation in an agent's inbox, with the message and its image, and every other kind shown."""
 
 import json
-import struct
 import time
 import urllib.request
-import zlib
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from conversations.models import Conversation, MessageAttachment
 from inboxes.channels.meta import signature_of
-from inboxes.local_providers.graph import LocalGraphServer
+from inboxes.local_providers.graph import LocalGraphServer, sample_png
 from inboxes.models import Inbox
 from tests.browser.test_inbox import sign_in
 from tests.inboxes.whatsapp_helpers import fixture
@@ -22,25 +20,6 @@ from tests.inboxes.whatsapp_helpers import fixture
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SENDER = "447700900123"
-
-
-def png(width: int = 120, height: int = 80) -> bytes:
-    """A real PNG (a teal rectangle), so the browser can draw it."""
-    row = b"\x00" + bytes([20, 150, 140]) * width
-    raw = row * height
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 def as_customer(name: str, inbox: Inbox, number: int) -> dict:
@@ -79,7 +58,7 @@ def test_a_signed_webhook_becomes_a_conversation_in_the_agents_inbox(
     inbox = Inbox.objects.get(company__slug="acme", kind="whatsapp")
     with LocalGraphServer() as graph:
         settings.GRAPH_API_BASE_URL = graph.url
-        graph.add_media("1037543291543636", png(), "image/png")
+        graph.add_media("1037543291543636", sample_png(120, 80), "image/png")
         kinds = [
             "text",
             "image",
