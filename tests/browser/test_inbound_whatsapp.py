@@ -71,6 +71,20 @@ def test_a_signed_webhook_becomes_a_conversation_in_the_agents_inbox(
         ]
         for number, name in enumerate(kinds):
             assert post_webhook(live_server.url, inbox, as_customer(name, inbox, number)) == 200
+        # she answers her own first message, then reacts to it
+        reply = as_customer("text_reply", inbox, len(kinds))
+        reply["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = {
+            "from": SENDER,
+            "id": "wamid.BROWSER000",
+        }
+        reaction = as_customer("reaction", inbox, len(kinds) + 1)
+        reaction["entry"][0]["changes"][0]["value"]["messages"][0]["reaction"] = {
+            "message_id": "wamid.BROWSER000",
+            "emoji": "👍",
+        }
+        kinds += ["text_reply", "reaction"]
+        for payload in (reply, reaction):
+            assert post_webhook(live_server.url, inbox, payload) == 200
 
     conversation = Conversation.objects.get(customer__whatsapp_number=f"+{SENDER}")
     assert conversation.messages.count() == len(kinds)
@@ -96,6 +110,11 @@ def test_a_signed_webhook_becomes_a_conversation_in_the_agents_inbox(
     # no media for these two on the local server: the chat says the download failed
     expect(chat.locator('[data-kind="document"]')).to_contain_text("Could not download")
     expect(chat.locator('[data-kind="unsupported"]')).to_contain_text("cannot be shown here")
+    expect(chat.locator("[data-quote]")).to_contain_text("Hello, is my order on its way?")
+    expect(chat.locator('[data-kind="reaction"]')).to_contain_text("reacted to")
+    expect(chat.locator('[data-kind="reaction"]')).to_contain_text("Hello, is my order")
+    first = chat.locator("li[data-message]").filter(has_text="Hello, is my order on its way?").first
+    expect(first.locator("[data-reaction]")).to_have_text("👍")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "inbound_whatsapp_chat.png", full_page=True)
     image.scroll_into_view_if_needed()
