@@ -451,3 +451,20 @@ def test_twenty_parallel_copies_of_a_delivery_are_one_message(company):
     assert conversation.unread_count == 1
     states = set(WebhookDelivery.objects.values_list("state", flat=True))
     assert states == {"processed"}, WebhookDelivery.objects.values_list("reason", flat=True)
+
+
+def test_a_delivery_whose_task_was_lost_is_enqueued_again_by_the_sweep(
+    client, inbox, immediate_tasks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inboxes.inbound import requeue_stale_deliveries
+
+    post_signed(client, inbox, message_payload("wamid.LOST"))  # its on-commit task never ran
+    assert requeue_stale_deliveries() == 0  # too recent: its task may still be on the way
+    WebhookDelivery.objects.update(received_at=timezone.now() - timedelta(minutes=10))
+    assert requeue_stale_deliveries() == 1
+    assert WebhookDelivery.objects.get().state == "processed"
+    assert Message.objects.get().provider_message_id == "wamid.LOST"
