@@ -60,7 +60,14 @@ def test_the_handshake_with_a_wrong_token_is_403(client, inbox):
 
 
 def test_an_unknown_key_is_404(client, inbox):
-    for key in (f"{inbox.company_id}-nope", "nope", f"{inbox.company_id + 1}-{inbox.webhook_key}"):
+    for key in (
+        f"{inbox.company_id}-nope",
+        "nope",
+        f"{inbox.company_id + 1}-{inbox.webhook_key}",
+        f"{inbox.company_id}-a%00b",
+        f"{'9' * 30}-{inbox.webhook_key}",
+        f"²-{inbox.webhook_key}",
+    ):
         response = client.post(f"/webhooks/whatsapp/{key}/", b"{}", content_type="application/json")
         assert response.status_code == 404
     response = client.post(
