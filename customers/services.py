@@ -2,11 +2,12 @@
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from companies.access import acting_company_id, managed_company_id
 from conversations.models import Conversation
 from customers.models import IDENTITY_FIELDS, Customer, CustomerIdentity
 
@@ -163,6 +164,7 @@ def _check_identities_free(company_id: int, customer: Customer) -> None:
 
 
 def create_customer(user: User, *, company_id: int, name: str, **identities: object) -> Customer:
+    company_id = acting_company_id(user, company_id)
     customer = Customer(company_id=company_id, name=name.strip(), **identities)
     if not customer.name:
         raise ValidationError({"name": "Enter the customer's name."})
@@ -183,6 +185,7 @@ def update_customer_profile(
     user: User, *, company_id: int, customer_id: int, name: str, is_vip: bool
 ) -> Customer:
     """Name and VIP flag, edited from the inbox's customer panel."""
+    company_id = acting_company_id(user, company_id)
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Enter the customer's name."})
@@ -200,9 +203,10 @@ def update_customer_profile(
     return customer
 
 
-def _check_editor(actor: User, company_id: int) -> None:
-    if not actor.manages_company(company_id):
-        raise PermissionDenied("Only this company's admins change customers.")
+def _check_editor(actor: User, company_id: int) -> int:
+    return managed_company_id(
+        actor, company_id, refusal="Only this company's admins change customers."
+    )
 
 
 def save_customer(
@@ -210,7 +214,7 @@ def save_customer(
 ) -> Customer:
     """Create (customer_id None) or update a customer; an identity another customer of the
     company already has is an error that names that customer."""
-    _check_editor(actor, company_id)
+    company_id = _check_editor(actor, company_id)
     if customer_id is None:
         return create_customer(actor, company_id=company_id, **fields)
     with transaction.atomic():

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from companies.access import system_actor
 from inboxes.channels import InboundMessage, StatusUpdate, UnparseableDelivery, adapter_for
 from inboxes.models import WebhookDelivery
 
@@ -57,6 +58,7 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
                 return "nothing to do"
             inbox = delivery.inbox
             adapter = adapter_for(inbox)
+            actor = system_actor(company_id, reason=f"webhook delivery {delivery_id}")
             try:
                 events = adapter.parse(inbox, bytes(delivery.body), delivery.content_type)
             except UnparseableDelivery as unparseable:
@@ -66,9 +68,9 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
             mine = [e for e in events if e not in foreign]
             for event in mine:
                 if isinstance(event, InboundMessage):
-                    receive_inbound_message(inbox, event)
+                    receive_inbound_message(actor, inbox, event)
                 elif isinstance(event, StatusUpdate):
-                    apply_status_update(inbox, event)
+                    apply_status_update(actor, inbox, event)
             if foreign:
                 names = ", ".join(sorted({event.account_id for event in foreign}))
                 reason = (

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import company_required, role_required
@@ -73,6 +74,7 @@ def _errors(error: ValidationError) -> dict:
     return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
 
 
+@sensitive_post_parameters()  # every field: the secrets stay out of error reports
 @company_admin
 @company_required
 def inbox_create(request: HttpRequest) -> HttpResponse:
@@ -107,6 +109,7 @@ def inbox_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters()
 @company_admin
 @company_required
 def inbox_edit(request: HttpRequest, pk: int) -> HttpResponse:

@@ -8,7 +8,12 @@ from conversations.services.common import (
     validate_agent_content,
 )
 from conversations.services.delivery import record_delivery
-from conversations.services.replies import NewActivity, retry_delivery, send_agent_reply
+from conversations.services.replies import (
+    NewActivity,
+    OutsideReplyWindow,
+    retry_delivery,
+    send_agent_reply,
+)
 from conversations.services.starting import NewCustomer, start_conversation
 from conversations.services.workflow import (
     HANDOVER_UNDO_SECONDS,
@@ -24,6 +29,7 @@ __all__ = [
     "HANDOVER_UNDO_SECONDS",
     "NewActivity",
     "NewCustomer",
+    "OutsideReplyWindow",
     "ReadOnlyConversation",
     "Status",
     "assign_conversation",

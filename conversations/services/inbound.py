@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from companies.access import SystemActor, acting_company_id
 from conversations.models import Conversation, Message, MessageAttachment
 from conversations.services.common import Status
 from customers.models import Customer
@@ -43,10 +44,13 @@ def _conversation_for(inbox: Inbox, customer: Customer, event: InboundMessage) -
     return conversation
 
 
-def receive_inbound_message(inbox: Inbox, event: InboundMessage) -> tuple[Message, bool]:
-    """Store a customer's message from `inbox` (acting for the system: the inbox names the
-    company). The same provider message delivered twice, or twenty times at once, is stored once
-    and counted once. Returns the message and whether it is new."""
+def receive_inbound_message(
+    actor: SystemActor, inbox: Inbox, event: InboundMessage
+) -> tuple[Message, bool]:
+    """Store a customer's message from `inbox` (the system acting for the inbox's company). The
+    same provider message delivered twice, or twenty times at once, is stored once and counted
+    once. Returns the message and whether it is new."""
+    acting_company_id(actor, inbox.company_id)
     with transaction.atomic():
         existing = _stored(inbox, event.provider_message_id)
         if existing is not None:

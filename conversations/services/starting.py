@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from companies.access import acting_company_id
 from conversations.models import Conversation
 from conversations.services.common import Status, validate_agent_content
 from conversations.services.replies import _write_agent_message
@@ -40,6 +41,7 @@ def start_conversation(
     or a phone call logged by hand (no inbox: the note is recorded, nothing is sent)."""
     from customers.services import create_customer
 
+    company_id = acting_company_id(user, company_id)
     if channel not in Channel.values:
         raise ValidationError({"channel": "Choose a channel."})
     text = validate_agent_content(content)

@@ -19,6 +19,7 @@ from inboxes.channels.meta import APP_SECRET, MetaAdapter, graph_request, graph_
 from inboxes.credentials import CredentialField
 
 if TYPE_CHECKING:
+    from inboxes.channels.base import OutboundMessage, SendResult
     from inboxes.models import Inbox
 
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
@@ -432,3 +433,16 @@ class WhatsAppAdapter(MetaAdapter):
         content, content_type = graph_request("GET", info.url, token, max_bytes=limit)
         mime = info.mime_type or content_type or attachment.mime_type
         return content, mime.split(";")[0].strip() or "application/octet-stream"
+
+    # --- outbound (inboxes.channels.graph_client does the HTTP and the error mapping)
+
+    def send(self, inbox: "Inbox", message: "OutboundMessage") -> "SendResult":
+        """Through the Graph API's `/<phone-number-id>/messages`: text, media by uploaded id,
+        `context` when replying to a message."""
+        from inboxes.channels import graph_client
+
+        return graph_client.send_whatsapp(
+            graph_client.credential(inbox, self.account_field),
+            graph_client.credential(inbox, self.token_field),
+            message,
+        )
