@@ -51,40 +51,47 @@ def post_webhook(base_url: str, inbox: Inbox, payload: dict) -> int:
         return response.status
 
 
-def test_a_signed_webhook_becomes_a_conversation_in_the_agents_inbox(
-    page: Page, live_server, demo, settings
+@pytest.fixture
+def graph(settings):
+    with LocalGraphServer() as server:
+        settings.GRAPH_API_BASE_URL = server.url
+        yield server
+
+
+def test_a_customer_writes_on_whatsapp_and_the_agent_answers(
+    page: Page, live_server, demo, settings, graph
 ):
+    """A signed webhook becomes a conversation in an agent's inbox, every kind shown; the reply
+    goes out to the Graph API and reaches delivered, as the chat shows."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     inbox = Inbox.objects.get(company__slug="acme", kind="whatsapp")
-    with LocalGraphServer() as graph:
-        settings.GRAPH_API_BASE_URL = graph.url
-        graph.add_media("1037543291543636", sample_png(120, 80), "image/png")
-        kinds = [
-            "text",
-            "image",
-            "location",
-            "contacts",
-            "interactive_list_reply",
-            "document",
-            "voice",
-            "unknown_type",
-        ]
-        for number, name in enumerate(kinds):
-            assert post_webhook(live_server.url, inbox, as_customer(name, inbox, number)) == 200
-        # she answers her own first message, then reacts to it
-        reply = as_customer("text_reply", inbox, len(kinds))
-        reply["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = {
-            "from": SENDER,
-            "id": "wamid.BROWSER000",
-        }
-        reaction = as_customer("reaction", inbox, len(kinds) + 1)
-        reaction["entry"][0]["changes"][0]["value"]["messages"][0]["reaction"] = {
-            "message_id": "wamid.BROWSER000",
-            "emoji": "👍",
-        }
-        kinds += ["text_reply", "reaction"]
-        for payload in (reply, reaction):
-            assert post_webhook(live_server.url, inbox, payload) == 200
+    graph.add_media("1037543291543636", sample_png(120, 80), "image/png")
+    kinds = [
+        "text",
+        "image",
+        "location",
+        "contacts",
+        "interactive_list_reply",
+        "document",
+        "voice",
+        "unknown_type",
+    ]
+    for number, name in enumerate(kinds):
+        assert post_webhook(live_server.url, inbox, as_customer(name, inbox, number)) == 200
+    # she answers her own first message, then reacts to it
+    reply = as_customer("text_reply", inbox, len(kinds))
+    reply["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = {
+        "from": SENDER,
+        "id": "wamid.BROWSER000",
+    }
+    reaction = as_customer("reaction", inbox, len(kinds) + 1)
+    reaction["entry"][0]["changes"][0]["value"]["messages"][0]["reaction"] = {
+        "message_id": "wamid.BROWSER000",
+        "emoji": "👍",
+    }
+    kinds += ["text_reply", "reaction"]
+    for payload in (reply, reaction):
+        assert post_webhook(live_server.url, inbox, payload) == 200
 
     conversation = Conversation.objects.get(customer__whatsapp_number=f"+{SENDER}")
     assert conversation.messages.count() == len(kinds)
@@ -119,3 +126,27 @@ def test_a_signed_webhook_becomes_a_conversation_in_the_agents_inbox(
     page.screenshot(path=ARTIFACTS / "inbound_whatsapp_chat.png", full_page=True)
     image.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "inbound_whatsapp_image.png")
+
+    # Ana replies: the local Graph server gets Meta's body, then calls back with signed statuses
+    webhook = reverse(
+        "inboxes:webhook", kwargs={"kind": "whatsapp", "public_key": inbox.public_key}
+    )
+    graph.subscribe(
+        inbox.credentials["phone_number_id"],
+        webhook_url=live_server.url + webhook,
+        app_secret=inbox.credentials["app_secret"],
+    )
+    composer = page.get_by_placeholder("Reply on WhatsApp…")
+    composer.fill("So sorry, Nora! A replacement box leaves today.")
+    composer.press("Enter")
+    sent = chat.locator("li[data-message]").filter(has_text="A replacement box leaves today")
+    expect(sent.locator("[data-delivery]")).to_have_attribute(
+        "data-delivery", "delivered", timeout=15_000
+    )
+    [send] = graph.sends()
+    assert send.authorization == f"Bearer {inbox.credentials['access_token']}"
+    assert send.json["to"] == SENDER
+    assert send.json["type"] == "text"
+    assert send.json["text"]["body"] == "So sorry, Nora! A replacement box leaves today."
+    sent.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "inbound_whatsapp_delivered.png")
