@@ -779,7 +779,8 @@ def messages_after(conversation: Conversation, after_id: int) -> list[Message]:
 
 def with_message_details(messages: list[Message]) -> list[Message]:
     """What the chat shows beside a message's text: its files (`message.files`) and the message
-    it answers or reacts to (`message.quoted`). One query each, only when some message has
+    it answers or reacts to (`message.quoted`), and the customer's reaction to it when that is on
+    the same page (`message.reaction`). One query each, only when some message has
     them, scoped to the company (no query at all for a chat of plain text)."""
     if not messages:
         return messages
@@ -797,9 +798,14 @@ def with_message_details(messages: list[Message]) -> list[Message]:
         if quoted_ids
         else {}
     )
+    shown = {message.pk: message for message in messages}
     for message in messages:
         message.files = files.get(message.pk, [])
         message.quoted = quoted.get(message.reply_to_id)
+        message.reaction = ""
+    for message in messages:  # oldest first: the customer's latest reaction wins ("" removes it)
+        if message.kind == Message.Kind.REACTION and message.reply_to_id in shown:
+            shown[message.reply_to_id].reaction = (message.payload or {}).get("emoji", "")
     return messages
 
 

@@ -3,6 +3,7 @@ a dead letter after a fix. Nothing a provider delivered is lost: a delivery that
 processed stays stored, with its reason."""
 
 import logging
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -88,6 +89,24 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
         if failed is None:
             return "nothing to do"
         return _record(failed, State.DEAD, reason)
+
+
+def requeue_stale_deliveries(*, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Enqueue again the deliveries still `received` a while after they arrived (their task was
+    lost: a worker killed, an enqueue that failed after the INSERT). For the periodic sweep;
+    processing is idempotent, so a delivery enqueued twice is applied once. How many."""
+    stale = list(
+        WebhookDelivery.objects.filter(
+            state=State.RECEIVED, received_at__lt=timezone.now() - older_than
+        )
+        .order_by("received_at", "id")
+        .values_list("company_id", "id")[:1000]
+    )
+    from inboxes.tasks import process_delivery
+
+    for company_id, delivery_id in stale:
+        process_delivery.enqueue(company_id=company_id, delivery_id=delivery_id)
+    return len(stale)
 
 
 def reprocess_delivery(actor: User, *, delivery_id: int) -> WebhookDelivery:
