@@ -1,5 +1,5 @@
-"""`make run`: migrate, load demo data on an empty database, then run the web server and the
-background worker together until Ctrl-C."""
+"""`make run`: migrate, load demo data on an empty database, then run the web server, the
+background worker and the delivery sweep together until Ctrl-C."""
 
 import os
 import signal
@@ -29,6 +29,8 @@ class Command(BaseCommand):
         children = [
             subprocess.Popen([*manage, "runserver", f"{host}:{port}"]),
             subprocess.Popen([*manage, "db_worker", "--interval", "1"]),
+            # queues again the replies whose delivery task was lost (README, "Sending replies")
+            subprocess.Popen([*manage, "sweep_deliveries", "--every", "30"]),
         ]
         self.stdout.write(
             self.style.SUCCESS(f"\nThe hub is running at http://{host}:{port}/  (Ctrl-C stops it)")
