@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from conversations.models import Conversation
 from conversations.services.common import Status, validate_agent_content
-from conversations.services.replies import _write_agent_message
+from conversations.services.replies import _write_agent_message, check_reply_window
 from customers.models import Customer
 from inboxes.models import Channel, Inbox
 
@@ -74,6 +74,7 @@ def start_conversation(
                 }
             )
         now = timezone.now()
+        check_reply_window(inbox, customer, now)
         conversation = Conversation.objects.create(
             company_id=company_id,
             customer=customer,

@@ -153,7 +153,7 @@ def delivery_of(page: Page, message: Message):
     return page.locator(f"#message-meta-{message.pk} [data-delivery]")
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 45) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -168,7 +168,7 @@ def test_the_reply_reaches_whatsapp_and_the_chat_follows_it_to_read(
     page.locator(f"#message-{chat['asked'].pk} [data-reply-to]").click()
     expect(page.locator("[data-reply-quote]")).to_contain_text("Where is my order #1042?")
     message = send_reply(page, "Your parcel left our warehouse today.")
-    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=15_000)
+    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=45_000)
     [request] = graph.accepted_sends()
     assert request.path == f"/v21.0/{PHONE_NUMBER_ID}/messages"
     assert request.authorization == "Bearer EAAG-local"
@@ -204,7 +204,7 @@ def test_three_server_errors_are_retried_and_the_message_arrives_once(
     processes.worker()
     open_chat(page, live_server.url, chat)
     message = send_reply(page, "Checking with the courier now.")
-    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=20_000)
+    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=45_000)
     assert len(graph.sends()) == 4
     [accepted] = graph.accepted_sends()
     assert accepted.json["text"]["body"] == "Checking with the courier now."
@@ -219,7 +219,7 @@ def test_a_provider_down_for_good_ends_failed_with_the_reason_and_retry_sends_it
     processes.worker()
     open_chat(page, live_server.url, chat)
     message = send_reply(page, "We will refund the shipping.")
-    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "failed", timeout=25_000)
+    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "failed", timeout=45_000)
     failure = page.locator(f"#message-meta-{message.pk} [data-delivery-failure]")
     expect(failure).to_contain_text("Gave up after 4 attempts.")
     expect(failure).to_contain_text("Service temporarily unavailable")
@@ -232,7 +232,7 @@ def test_a_provider_down_for_good_ends_failed_with_the_reason_and_retry_sends_it
     assert graph.accepted_sends() == []
     graph.reset()  # the provider is back
     failure.get_by_role("button", name="Retry").click()
-    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=15_000)
+    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=45_000)
     assert len(graph.accepted_sends()) == 1
     expect(page.locator(f"#conv-{chat['conversation'].pk} [data-reply-failed]")).to_have_count(
         0, timeout=15_000
@@ -257,7 +257,7 @@ def test_a_worker_killed_mid_send_is_replaced_and_the_message_goes_once(
     message.refresh_from_db()
     assert message.delivery_status == "pending" and message.claimed_until is not None
     processes.worker(PROVIDER_TIMEOUT_SECONDS="5", DELIVERY_LEASE_SECONDS="4")
-    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=30_000)
+    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=45_000)
     [accepted] = graph.accepted_sends()
     assert accepted.json["text"]["body"] == "A replacement is on its way."
     message.refresh_from_db()
