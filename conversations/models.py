@@ -11,6 +11,8 @@ from hub.search import searchable
 from inboxes.models import Channel
 
 MAX_AGENT_MESSAGE_LENGTH = 5000
+# message kinds that carry a file (MessageAttachment)
+MEDIA_KINDS = ("image", "audio", "voice", "video", "document", "sticker")
 
 
 def message_search_vector() -> SearchVector:

@@ -53,7 +53,8 @@ def _outbound(message: Message) -> tuple[Inbox, OutboundMessage]:
             )
         )
     outbound = OutboundMessage(
-        recipient=identity_for(customer, inbox),
+        recipient=identity_for(customer, inbox)
+        or getattr(customer, adapter_for(inbox).contact_field, ""),
         text=message.content,
         attachments=tuple(attachments),
         reply_to_provider_id=reply_to or message.reply_to_provider_id,

@@ -8,6 +8,7 @@ on any change).
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from conversations.forms import (
     AssignForm,
     CustomerProfileForm,
     EarlierForm,
+    ListPollForm,
     MoreConversationsForm,
     PollForm,
     ReplyForm,
@@ -33,11 +35,13 @@ from conversations.forms import (
 from conversations.models import Conversation, Message
 from customers.selectors import customers_of
 from customers.services import update_customer_profile
+from hub.database import StatementTimedOut, statement_timeout
 from hub.forms import InvalidInput, add_service_errors, first_error, parse
 from inboxes.models import Channel
 from inboxes.selectors import inboxes_of
 
 TEMPLATE = "conversations/inbox.html"
+LIST_VERSION_HEADER = "X-List-Version"  # a 204 poll's new token (static/js/app.js keeps it)
 inbox_staff = role_required(Role.AGENT, Role.COMPANY_ADMIN)
 NOT_IN_VIEW = "This conversation is not in your view any more. Go back to the inbox."
 STATUS_FILTER_LABELS = {"open": "Open", "any": "Any status", "in-progress": "In progress"}
@@ -66,9 +70,25 @@ def _conversation_or_404(request: HttpRequest, pk: int) -> Conversation:
         raise Http404(NOT_IN_VIEW) from missing
 
 
-def _row_context(request: HttpRequest, rows: list[Conversation]) -> dict:
-    presence = selectors.row_presence(request.user, request.company, [c.pk for c in rows])
-    return {"viewers": presence.viewers, "changed": presence.changed_since_seen(rows)}
+def _row_context(
+    request: HttpRequest,
+    rows: list[Conversation],
+    presence: selectors.RowPresence | None = None,
+) -> dict:
+    if presence is None:
+        presence = selectors.row_presence(request.user, request.company, [c.pk for c in rows])
+    return {
+        "viewers": presence.viewers,
+        "changed": presence.changed_since_seen(rows),
+        "presence": presence,
+    }
+
+
+SEARCH_TIMED_OUT = (
+    "This search took too long and was stopped. Try a longer or rarer word, a whole email "
+    "address or phone number, or narrow the list with the filters."
+)
+POLL_TIMED_OUT = "The hub is slow to answer."
 
 
 def _list_context(
@@ -78,18 +98,32 @@ def _list_context(
     open_id: int | None,
     through: selectors.Cursor | None = None,
 ) -> dict:
-    page = selectors.inbox_page(request.user, request.company, flt, through=through)
+    # counted first: the token's starting point is then older than anything the page shows
     counts = selectors.tab_counts(request.user, request.company, flt)
-    unread = selectors.unread_conversations(request.user, request.company)
+    search_timed_out = False
+    try:
+        page = selectors.inbox_page(request.user, request.company, flt, through=through)
+    except selectors.SearchTimedOut:
+        page, search_timed_out = selectors.InboxPage(rows=[], next_cursor=None), True
+    row_context = _row_context(request, page.rows)
+    token = selectors.ListToken.after(
+        counts.newest_change,
+        counts.recent_changes,
+        viewers=row_context["presence"].pairs,
+        counts=counts.numbers,
+    )
     return {
         "flt": flt,
         "query": urlencode({k: v for k, v in flt.as_query().items() if v}),
         "tab_query": urlencode({k: v for k, v in flt.as_query().items() if v and k != "tab"}),
         "page": page,
+        "search_timed_out": search_timed_out,
+        "search_timed_out_text": SEARCH_TIMED_OUT,
         "counts": counts,
         "count_labels": counts.labels(),
-        "unread_total": f"{selectors.UNREAD_CAP}+" if unread > selectors.UNREAD_CAP else unread,
-        **_row_context(request, page.rows),
+        "unread_total": counts.unread_label,
+        "list_token": str(token),
+        **row_context,
         "open_id": open_id,
         "channels": Channel.choices,
         "status_filters": [
@@ -157,14 +191,63 @@ def inbox(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def _conversation_list(
     request: HttpRequest, flt: selectors.InboxFilter, *, open_id: int | None
 ) -> HttpResponse:
-    """The list partial. A poll sends the token it rendered with (`v`); unchanged, it gets 204
-    after one statement and nothing is rendered."""
-    token = request.GET.get("v")
-    if token is not None and token == selectors.list_version(request.user, request.company):
-        return HttpResponse(status=204)
-    through = selectors.Cursor.parse(request.GET.get("through"))
-    context = _list_context(request, flt, open_id=open_id, through=through)
+    """The list partial. A poll sends the token it rendered with (`v`), the rows it shows and
+    how far down: unchanged for this user, it gets 204 after one statement; otherwise only the
+    rows that changed, the numbers and a new token, each swapped into place (#list-updates)."""
+    params = parse(ListPollForm, request.GET)
+    token = selectors.ListToken.parse(params["v"]) if "v" in request.GET else None
+    if token is not None:
+        try:
+            with statement_timeout(settings.DATABASE_POLL_TIMEOUT):
+                changes = selectors.list_changes(
+                    request.user,
+                    request.company,
+                    flt,
+                    token,
+                    shown=params["shown"],
+                    through=params["through"],
+                )
+        except StatementTimedOut:
+            return HttpResponse(POLL_TIMED_OUT, status=503, content_type="text/plain")
+        except selectors.ListTooChanged:
+            pass  # render the list whole
+        else:
+            if not (changes.rows and not params["shown"]):  # rows for an empty list: render it
+                return _list_updates(request, flt, changes, open_id=open_id)
+    context = _list_context(request, flt, open_id=open_id, through=params["through"])
     return render(request, f"{TEMPLATE}#conversation_list", context)
+
+
+def _list_updates(
+    request: HttpRequest,
+    flt: selectors.InboxFilter,
+    changes: selectors.ListChanges,
+    *,
+    open_id: int | None,
+) -> HttpResponse:
+    if changes.unchanged:
+        response = HttpResponse(status=204)
+        response[LIST_VERSION_HEADER] = str(changes.token)
+        return response
+    context = {
+        "flt": flt,
+        "query": urlencode({k: v for k, v in flt.as_query().items() if v}),
+        "tab_query": urlencode({k: v for k, v in flt.as_query().items() if v and k != "tab"}),
+        "rows": changes.rows,
+        "removed": changes.removed,
+        "open_id": open_id,
+        "list_token": str(changes.token),
+        **_row_context(request, changes.rows, changes.presence),
+    }
+    if changes.counts is not None:
+        context.update(
+            counts=changes.counts,
+            count_labels=changes.counts.labels(),
+            unread_total=changes.counts.unread_label,
+        )
+    response = render(request, f"{TEMPLATE}#list_updates", context)
+    response["HX-Reswap"] = "none"  # everything in it is swapped out of band
+    return response
 
 
 @inbox_staff
@@ -174,7 +257,10 @@ def more_conversations(request: HttpRequest) -> HttpResponse:
     """ "Load more": the rows below a cursor (keyset pagination, never OFFSET)."""
     params = parse(MoreConversationsForm, request.GET)
     flt = _filter(request)
-    page = selectors.inbox_page(request.user, request.company, flt, after=params["after"])
+    try:
+        page = selectors.inbox_page(request.user, request.company, flt, after=params["after"])
+    except selectors.SearchTimedOut:
+        return HttpResponse(SEARCH_TIMED_OUT, status=503, content_type="text/plain")
     return render(
         request,
         f"{TEMPLATE}#conversation_rows",
@@ -315,7 +401,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             conversation,
             chat_state,
-            new_messages=activity.new_messages,
+            new_messages=selectors.with_message_details(activity.new_messages),
             composer=composer,
             status=409,
         )
@@ -341,6 +427,7 @@ def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
         raise Http404("That message is not in this conversation.") from missing
     except ValidationError as error:
         raise InvalidInput(error.messages[0]) from error
+    [message] = selectors.with_message_details([message])
     return render(
         request, f"{TEMPLATE}#message", {"message": message, "conversation": conversation}
     )

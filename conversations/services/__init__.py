@@ -14,7 +14,7 @@ from conversations.services.replies import (
     retry_delivery,
     send_agent_reply,
 )
-from conversations.services.starting import CHANNEL_IDENTITY, NewCustomer, start_conversation
+from conversations.services.starting import NewCustomer, start_conversation
 from conversations.services.workflow import (
     HANDOVER_UNDO_SECONDS,
     assign_conversation,
@@ -26,7 +26,6 @@ from conversations.services.workflow import (
 )
 
 __all__ = [
-    "CHANNEL_IDENTITY",
     "HANDOVER_UNDO_SECONDS",
     "NewActivity",
     "NewCustomer",

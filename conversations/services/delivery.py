@@ -18,6 +18,7 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
+from companies.access import SystemActor, acting_company_id
 from conversations.models import Message
 from conversations.services.common import _touch
 
@@ -180,10 +181,17 @@ def lost_deliveries(*, now: datetime | None = None, limit: int = 500) -> list[tu
 
 
 def record_delivery(
-    *, company_id: int, message_id: int, status: str, provider_message_id: str = "", error: str = ""
+    actor: SystemActor,
+    *,
+    company_id: int,
+    message_id: int,
+    status: str,
+    provider_message_id: str = "",
+    error: str = "",
 ) -> None:
     """Set a delivery outcome directly (demo data and tools; the worker uses claim_message,
     record_sent and record_failure)."""
+    company_id = acting_company_id(actor, company_id)
     updates: dict[str, object] = {"delivery_status": status, "status_changed_at": timezone.now()}
     if provider_message_id:
         updates["provider_message_id"] = provider_message_id
@@ -211,11 +219,12 @@ STATUS_ORDER = {
 }
 
 
-def apply_status_update(inbox: "Inbox", update: "StatusUpdate") -> bool:
+def apply_status_update(actor: SystemActor, inbox: "Inbox", update: "StatusUpdate") -> bool:
     """A provider's status callback for a message sent through `inbox`: moves the message forward
     only (a late `sent` never overwrites `delivered` or `read`; nothing overwrites `read`); a
     status naming a message this inbox did not send (another inbox's, another company's, or
     unknown) changes nothing. `failed` stays until an agent retries. Whether anything changed."""
+    acting_company_id(actor, inbox.company_id)
     status = update.status
     with transaction.atomic():
         message = (

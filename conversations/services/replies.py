@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from accounts.models import User
+from companies.access import acting_company_id
 from conversations.models import Conversation, Message, MessageAttachment
 
 if TYPE_CHECKING:
@@ -212,6 +213,7 @@ def send_agent_reply(
     when the channel no longer accepts free text from us. Replying to an unassigned conversation
     claims it; a new one moves to in-progress.
     """
+    company_id = acting_company_id(user, company_id)
     checked = check_reply_attachment(attachment) if attachment is not None else None
     # a file may go without text
     text = "" if checked and not content.strip() else validate_agent_content(content)
@@ -258,6 +260,7 @@ def retry_delivery(
 ) -> Message:
     """Queue a failed agent message of the conversation again (the retry button in the chat);
     Message.DoesNotExist if it has no such message."""
+    company_id = acting_company_id(user, company_id)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
         message = (

@@ -31,7 +31,6 @@ build() {
   if installed; then echo "Citus is installed for $("$PG_CONFIG" --version)."; return; fi
   [ -e "$SOURCE" ] || { echo "Citus is not installed and its source is missing: set CITUS_SOURCE (a tarball or a directory)." >&2; exit 1; }
   local work; work=$(mktemp -d)
-  trap 'rm -rf "$work"' RETURN
   if [ -d "$SOURCE" ]; then cp -r "$SOURCE/." "$work/"; else tar -xzf "$SOURCE" -C "$work" --strip-components=1; fi
   # PostgreSQL 15.20 exports have_createdb_privilege(), which Citus's compatibility header
   # also defines for versions below 16: rename Citus's copy.
@@ -41,7 +40,9 @@ build() {
   fi
   echo "Building Citus from $SOURCE (about a minute)..."
   (cd "$work" && ./configure --quiet PG_CONFIG="$PG_CONFIG" >/dev/null \
-    && make -s -j"$(nproc)" with_llvm=no >/dev/null && $SUDO make -s install with_llvm=no >/dev/null)
+    && make -s -j"$(nproc)" with_llvm=no >/dev/null && $SUDO make -s install with_llvm=no >/dev/null) \
+    || { rm -rf "$work"; echo "Citus build failed." >&2; exit 1; }
+  rm -rf "$work"
   installed || { echo "Citus build finished but citus.so is not installed." >&2; exit 1; }
   echo "Citus installed."
 }

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role
+from companies.access import system_actor
 from conversations import services
 from conversations.models import Message, MessageAttachment
 from conversations.services import delivery
@@ -317,7 +318,7 @@ def status(inbox, wamid: str, state: str, **extra) -> bool:
     update = StatusUpdate(
         provider_message_id=wamid, status=state, timestamp=timezone.now(), **extra
     )
-    return delivery.apply_status_update(inbox, update)
+    return delivery.apply_status_update(system_actor(inbox.company_id), inbox, update)
 
 
 def sent_message(chat, wamid="wamid.OUT1") -> Message:

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from companies.access import system_actor
 from conversations import selectors
 from conversations.models import Message
 from conversations.services import delivery
@@ -54,7 +55,9 @@ def test_a_status_change_reaches_the_open_chat_on_its_next_poll(agent, company, 
     update = StatusUpdate(
         provider_message_id="wamid.OUT", status="delivered", timestamp=timezone.now()
     )
-    assert delivery.apply_status_update(conversation.inbox, update)
+    assert delivery.apply_status_update(
+        system_actor(conversation.company_id), conversation.inbox, update
+    )
     response = poll(client, conversation, before.version, answer.pk)
     assert response.status_code == 200
     body = response.content.decode()
@@ -75,7 +78,7 @@ def test_a_failed_message_shows_the_reason_the_code_and_retry(agent, company, ch
         error_code="131026",
         error_text="Message undeliverable.",
     )
-    delivery.apply_status_update(conversation.inbox, update)
+    delivery.apply_status_update(system_actor(conversation.company_id), conversation.inbox, update)
     body = poll(client, conversation, before.version, answer.pk).content.decode()
     assert "Message undeliverable." in body and "(code 131026)" in body
     assert reverse("conversations:retry", args=[conversation.pk, answer.pk]) in body
