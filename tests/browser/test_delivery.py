@@ -16,16 +16,16 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
 from conversations.models import Message
-from conversations.services.delivery import apply_status_update
 from customers.models import CustomerIdentity
 from hub.demo import DEMO_PASSWORD
-from inboxes.channels import StatusUpdate
-from inboxes.local_providers.graph import LocalGraphServer
+from inboxes.local_providers.graph import LocalGraphServer, post_signed, status_payload
+from inboxes.models import WebhookDelivery
 from tests.browser.conftest import ARTIFACTS, sign_in_with_password
 from tests.factories import (
     CompanyFactory,
@@ -38,6 +38,7 @@ from tests.factories import (
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WA_ID = "15551234567"
 PHONE_NUMBER_ID = "106540352242922"
+APP_SECRET = "local-app-secret"
 
 
 def database_url() -> str:
@@ -118,7 +119,11 @@ def chat(transactional_db, graph):
     inbox = InboxFactory(
         company=company,
         name="Acme WhatsApp",
-        credentials={"phone_number_id": PHONE_NUMBER_ID, "access_token": "EAAG-local"},
+        credentials={
+            "phone_number_id": PHONE_NUMBER_ID,
+            "access_token": "EAAG-local",
+            "app_secret": APP_SECRET,
+        },
     )
     conversation = ConversationFactory(company=company, inbox=inbox, assigned_user=agent)
     CustomerIdentity.objects.create(
@@ -163,12 +168,27 @@ def wait_for(condition: Callable[[], bool], timeout: float = 45) -> None:
 def test_the_reply_reaches_whatsapp_and_the_chat_follows_it_to_read(
     page: Page, live_server, chat, graph, processes
 ):
+    # like Meta, the local Graph API follows each accepted message with signed status webhooks
+    # to the inbox's address; the worker processes them (inboxes.inbound)
+    inbox = chat["inbox"]
+    webhook = reverse(
+        "inboxes:webhook", kwargs={"kind": "whatsapp", "public_key": inbox.public_key}
+    )
+    graph.subscribe(
+        PHONE_NUMBER_ID,
+        webhook_url=live_server.url + webhook,
+        app_secret=APP_SECRET,
+        statuses=("sent", "delivered"),
+    )
     processes.worker()
     open_chat(page, live_server.url, chat)
     page.locator(f"#message-{chat['asked'].pk} [data-reply-to]").click()
     expect(page.locator("[data-reply-quote]")).to_contain_text("Where is my order #1042?")
     message = send_reply(page, "Your parcel left our warehouse today.")
-    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=45_000)
+    # sent, then delivered: the statuses may land within one poll, so the chat may skip "Sent"
+    expect(delivery_of(page, message)).to_have_attribute(
+        "data-delivery", "delivered", timeout=45_000
+    )
     [request] = graph.accepted_sends()
     assert request.path == f"/v21.0/{PHONE_NUMBER_ID}/messages"
     assert request.authorization == "Bearer EAAG-local"
@@ -180,18 +200,19 @@ def test_the_reply_reaches_whatsapp_and_the_chat_follows_it_to_read(
         "text": {"preview_url": False, "body": "Your parcel left our warehouse today."},
         "context": {"message_id": "wamid.CUSTOMER1"},
     }
+    assert WebhookDelivery.objects.filter(inbox=inbox, state="processed").count() == 2
+    # the customer opens it: a signed "read" status, as Meta posts it
     message.refresh_from_db()
-    for status in ("delivered", "read"):
-        update = StatusUpdate(
-            provider_message_id=message.provider_message_id,
-            status=status,
-            timestamp=timezone.now(),
-        )
-        assert apply_status_update(chat["inbox"], update)
-        expect(delivery_of(page, message)).to_have_attribute(
-            "data-delivery", status, timeout=10_000
-        )
+    payload = status_payload(PHONE_NUMBER_ID, "0", message.provider_message_id, WA_ID, "read")
+    assert post_signed(live_server.url + webhook, payload, APP_SECRET) == 200
+    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "read", timeout=45_000)
     expect(delivery_of(page, message)).to_have_text("Read")
+    # a late "sent" after "read" changes nothing
+    late = status_payload(PHONE_NUMBER_ID, "0", message.provider_message_id, WA_ID, "sent")
+    assert post_signed(live_server.url + webhook, late, APP_SECRET) == 200
+    wait_for(lambda: WebhookDelivery.objects.filter(inbox=inbox, state="processed").count() == 4)
+    message.refresh_from_db()
+    assert message.delivery_status == "read"
     assert page.evaluate("window.notReloaded") is True
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#chat-column").screenshot(path=ARTIFACTS / "delivery-read.png", caret="initial")
