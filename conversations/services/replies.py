@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,10 @@ from django.utils.text import get_valid_filename
 from accounts.models import User
 from companies.access import acting_company_id
 from conversations.models import Conversation, Message, MessageAttachment
+
+if TYPE_CHECKING:
+    from customers.models import Customer
+    from inboxes.models import Inbox
 from conversations.services.common import (
     Status,
     _locked_conversation,
@@ -96,20 +101,20 @@ class OutsideReplyWindow(ValidationError):
     message (WhatsApp: 24 hours); later ones need a template."""
 
 
-def _check_reply_window(conversation: Conversation, now: datetime) -> None:
-    """Refuse a free-text reply on a channel with a reply window (adapter.reply_window) when the
-    customer's last message through this inbox is older than the window."""
-    if conversation.inbox_id is None:
+def check_reply_window(inbox: "Inbox | None", customer: "Customer", now: datetime) -> None:
+    """Refuse a free-text message on a channel with a reply window (adapter.reply_window) when the
+    customer's last message through `inbox` is older than the window, or there is none."""
+    if inbox is None:
         return
     from inboxes.channels import adapter_for
 
-    adapter = adapter_for(conversation.inbox)
+    adapter = adapter_for(inbox)
     window = adapter.reply_window
     if window is None:
         return
-    company_id = conversation.company_id
+    company_id = inbox.company_id
     same_inbox = Conversation.objects.filter(
-        company_id=company_id, customer_id=conversation.customer_id, inbox_id=conversation.inbox_id
+        company_id=company_id, customer_id=customer.pk, inbox_id=inbox.pk
     ).values("id")
     last_inbound = (
         Message.objects.filter(
@@ -131,7 +136,7 @@ def _check_reply_window(conversation: Conversation, now: datetime) -> None:
     )
     raise OutsideReplyWindow(
         f"{adapter.label} only accepts free-text replies within {hours} hours of the customer's "
-        f"last message, and {conversation.customer.name} {since}. Your draft is kept: send it "
+        f"last message, and {customer.name} {since}. Your draft is kept: send it "
         "once they write again (template messages are not supported yet).",
         code="outside_window",
     )
@@ -214,7 +219,7 @@ def send_agent_reply(
     text = "" if checked and not content.strip() else validate_agent_content(content)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
-        _check_reply_window(conversation, timezone.now())
+        check_reply_window(conversation.inbox, conversation.customer, timezone.now())
         reply_to = None
         if reply_to_id is not None:
             reply_to = Message.objects.filter(

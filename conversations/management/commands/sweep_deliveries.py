@@ -31,13 +31,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, every: float, **options: object) -> None:
-        while True:
-            found = sweep()
-            if found or not every:
-                self.stdout.write(f"Queued {found} lost deliver{'y' if found == 1 else 'ies'}.")
-            if not every:
-                return
-            try:
+        try:
+            while True:
+                found = sweep()
+                if found or not every:
+                    noun = "delivery" if found == 1 else "deliveries"
+                    self.stdout.write(f"Queued {found} lost {noun}.")
+                if not every:
+                    return
                 time.sleep(every)
-            except KeyboardInterrupt:
-                return
+        except KeyboardInterrupt:  # Ctrl-C, or run_hub stopping
+            return
