@@ -107,6 +107,16 @@ def _filtered(user: User, company: Company, flt: InboxFilter, *, tab: str) -> Qu
 # Every statement runs under DATABASE_SEARCH_TIMEOUT (hub/database.py).
 MATCHING_CUSTOMERS = 2_000
 MATCHING_MESSAGES = 20_000
+# a word the statistics show in more messages than this is common enough to skip the look-up
+COMMON_MESSAGES = 5 * MATCHING_MESSAGES
+
+
+class EachRowExists(Exists):
+    """EXISTS that PostgreSQL tests row by row as the list is walked. A plain EXISTS may be
+    turned into a hashed set of every match, computed before the first row (all messages with a
+    common word: seconds at 1M); OFFSET 0 is PostgreSQL's documented fence against that."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
 class SearchTimedOut(Exception):
@@ -161,6 +171,30 @@ def search_lookups(company: Company, search: TextSearch) -> tuple[QuerySet, Quer
     return customers, messages
 
 
+def _surely_common(words: tuple[str, ...]) -> bool:
+    """Whether PostgreSQL's statistics of the message index show every word (as a prefix) in
+    far more messages than MATCHING_MESSAGES: then the look-up would only fill its LIMIT, and
+    is skipped. A word missing from the statistics (rare, or never written) is not common."""
+    if not words:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT min(found.share) * (SELECT greatest(reltuples, 0) FROM pg_class
+                                          WHERE oid = 'conversations_message'::regclass)
+               FROM (SELECT (SELECT coalesce(sum(m.share), 0)
+                             FROM pg_stats s,
+                                  unnest(s.most_common_elems::text::text[],
+                                         s.most_common_elem_freqs) AS m(word, share)
+                             WHERE s.schemaname = current_schema()
+                               AND s.tablename = 'msg_content_search_idx'
+                               AND starts_with(m.word, typed)) AS share
+                     FROM unnest(%s::text[]) AS typed) AS found""",
+            [list(words)],
+        )
+        estimate = cursor.fetchone()[0]
+    return estimate is not None and estimate > COMMON_MESSAGES
+
+
 def _matches(company: Company, text: str) -> _Matches | None:
     """Look up what `text` matches in customers (name, identities) and messages: two bounded
     index look-ups. None when nothing was typed."""
@@ -168,23 +202,26 @@ def _matches(company: Company, text: str) -> _Matches | None:
     if search is None:
         return None
     customers, messages = search_lookups(company, search)
+    common = messages is not None and _surely_common(search.words)
     bitmap_plans_only(True)
     customer_ids = list(customers[: MATCHING_CUSTOMERS + 1])
     conversation_ids: list[int] | None = []
-    if messages is not None:
+    if common:
+        conversation_ids = None
+    elif messages is not None:
         conversation_ids = list(
             messages.values_list("conversation_id", flat=True)[: MATCHING_MESSAGES + 1]
         )
     bitmap_plans_only(False)
     few_customers = len(customer_ids) <= MATCHING_CUSTOMERS
-    few_messages = len(conversation_ids) <= MATCHING_MESSAGES
+    few_messages = conversation_ids is not None and len(conversation_ids) <= MATCHING_MESSAGES
     return _Matches(
         customer_ids=customer_ids if few_customers else None,
         conversation_ids=sorted(set(conversation_ids)) if few_messages else None,
         by_customer=Q(customer_id__in=customer_ids if few_customers else customers),
         by_message=None
         if messages is None
-        else Exists(messages.filter(company_id=company.pk, conversation_id=OuterRef("pk"))),
+        else EachRowExists(messages.filter(company_id=company.pk, conversation_id=OuterRef("pk"))),
     )
 
 
