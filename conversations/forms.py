@@ -31,6 +31,19 @@ class PollForm(ChatStateForm):
 class ReplyForm(ChatStateForm):
     # length is checked by the service, so a too-long draft gets a clear error, not a truncation
     content = forms.CharField(required=False, strip=False, label="Message")
+    reply_to = id_field(required=False, label="Replying to")
+    # an image or document; its type and size are checked by the service
+    attachment = forms.FileField(
+        required=False,
+        allow_empty_file=True,
+        max_length=255,
+        label="File",
+        # a plain file input: there is nothing stored to "clear" on a new reply
+        widget=forms.FileInput,
+        error_messages={
+            "max_length": "That file's name is too long. Rename it and attach it again."
+        },
+    )
 
 
 class StatusForm(ChatStateForm):

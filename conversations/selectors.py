@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from accounts.models import User
 from companies.models import Company
-from conversations.models import Conversation, ConversationViewer, Message, message_search_vector
+from conversations.models import (
+    MEDIA_KINDS,
+    Conversation,
+    ConversationViewer,
+    Message,
+    MessageAttachment,
+    message_search_vector,
+)
 from customers.models import Customer, customer_search_text, customer_search_vector
 from hub.database import StatementTimedOut, statement_timeout
 from hub.search import TextSearch, parse_search
@@ -304,9 +311,12 @@ def with_row_fields(
     latest = Message.objects.filter(company_id=company.pk, conversation_id=OuterRef("pk")).order_by(
         "-timestamp", "-id"
     )
+    latest_reply = latest.filter(sender_type=Message.SenderType.AGENT)
     return conversations.select_related("customer", "assigned_user").annotate(
         preview=Substr(Subquery(latest.values("content")[:1]), 1, 140),
         preview_sender=Subquery(latest.values("sender_type")[:1]),
+        # the row is marked when the agents' last reply was not delivered
+        last_reply_status=Subquery(latest_reply.values("delivery_status")[:1]),
     )
 
 
@@ -787,17 +797,96 @@ def chat_messages(
         )
     newest_first = list(messages.order_by("-timestamp", "-id")[: limit + 1])
     return MessagePage(
-        messages=list(reversed(newest_first[:limit])), has_earlier=len(newest_first) > limit
+        messages=with_message_details(list(reversed(newest_first[:limit]))),
+        has_earlier=len(newest_first) > limit,
     )
 
 
 def messages_after(conversation: Conversation, after_id: int) -> list[Message]:
+    return with_message_details(
+        list(
+            Message.objects.filter(
+                company_id=conversation.company_id, conversation=conversation, pk__gt=after_id
+            )
+            .select_related("sender_user")
+            .order_by("timestamp", "id")[:200]
+        )
+    )
+
+
+def with_message_details(messages: list[Message]) -> list[Message]:
+    """What the chat shows beside a message's text: its files (`message.files`) and the message
+    it answers or reacts to (`message.quoted`). One query each, only when some message has
+    them, scoped to the company (no query at all for a chat of plain text)."""
+    if not messages:
+        return messages
+    company_id = messages[0].company_id
+    with_files = [m.pk for m in messages if m.kind in MEDIA_KINDS]
+    files: dict[int, list[MessageAttachment]] = {}
+    if with_files:
+        for attachment in MessageAttachment.objects.filter(
+            company_id=company_id, message_id__in=with_files
+        ).order_by("id"):
+            files.setdefault(attachment.message_id, []).append(attachment)
+    quoted_ids = {m.reply_to_id for m in messages if m.reply_to_id}
+    quoted = (
+        Message.objects.filter(company_id=company_id, pk__in=quoted_ids).in_bulk()
+        if quoted_ids
+        else {}
+    )
+    for message in messages:
+        message.files = files.get(message.pk, [])
+        message.quoted = quoted.get(message.reply_to_id)
+    return messages
+
+
+def attachment_for(user: User, company: Company, attachment_id: int) -> MessageAttachment:
+    """A stored file of a conversation `user` may see (DoesNotExist otherwise: a 404)."""
+    attachment = MessageAttachment.objects.filter(
+        company_id=company.pk, pk=attachment_id, state=MessageAttachment.State.STORED
+    ).get()
+    conversation_id = (
+        Message.objects.filter(company_id=company.pk, pk=attachment.message_id)
+        .values_list("conversation_id", flat=True)
+        .get()
+    )
+    if not visible_conversations(user, company).filter(pk=conversation_id).exists():
+        raise MessageAttachment.DoesNotExist("Not in this user's view.")
+    return attachment
+
+
+# how far before the previous poll's token a status change is looked for again: a change
+# committed late (its transaction began before the token's) is still re-rendered
+DELIVERY_CHANGE_MARGIN = timedelta(seconds=30)
+
+
+def changed_since(version: str) -> datetime | None:
+    """When the chat state a poll sent back (`ChatState.version`) was taken, less a margin."""
+    stamp = version.split("|", 1)[0]
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if timezone.is_naive(moment):
+        return None
+    return moment - DELIVERY_CHANGE_MARGIN
+
+
+def delivery_changes(
+    conversation: Conversation, since: datetime, *, through_id: int
+) -> list[Message]:
+    """Agent messages up to `through_id` (those the chat shows) whose delivery status changed
+    since `since`, for the poll to re-render their status alone."""
     return list(
         Message.objects.filter(
-            company_id=conversation.company_id, conversation=conversation, pk__gt=after_id
+            company_id=conversation.company_id,
+            conversation=conversation,
+            status_changed_at__gt=since,
+            sender_type=Message.SenderType.AGENT,
+            pk__lte=through_id,
         )
         .select_related("sender_user")
-        .order_by("timestamp", "id")[:200]
+        .order_by("id")[:100]
     )
 
 

@@ -6,6 +6,8 @@ from an agent, is a 404; a colleague's conversation is read-only to an agent (40
 on any change).
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -289,7 +291,8 @@ def chat_poll(request: HttpRequest, pk: int) -> HttpResponse:
     if params["v"] == state.version:
         return HttpResponse(status=204)
     conversation = _conversation_or_404(request, pk)
-    return _chat_update(request, conversation, params, state=state)
+    since = selectors.changed_since(params["v"]) if params["v"] else None
+    return _chat_update(request, conversation, params, state=state, statuses_since=since)
 
 
 def _chat_update(
@@ -303,21 +306,29 @@ def _chat_update(
     notice: dict | None = None,
     with_row: bool = False,
     status: int = 200,
+    statuses_since: datetime | None = None,
 ) -> HttpResponse:
     """A response that swaps the poller and, out of band, appends the messages newer than the
     newest the chat showed (`chat_state["last_seen"]`), refreshes the header and the chat state,
     and swaps the composer when given or when the conversation became writable or read-only
-    for this user since the chat rendered it (`chat_state["rw"]`)."""
+    for this user since the chat rendered it (`chat_state["rw"]`). A poll (`statuses_since`)
+    also re-renders the delivery status of shown messages whose status changed."""
     last_seen = chat_state.get("last_seen") or 0
     if new_messages is None:
         new_messages = selectors.messages_after(conversation, last_seen)
     newest = new_messages[-1].pk if new_messages else last_seen
+    delivery_changes = []
+    if statuses_since is not None and last_seen:
+        delivery_changes = selectors.delivery_changes(
+            conversation, statuses_since, through_id=last_seen
+        )
     header = _header_context(request, conversation, state)
     can_work = header["can_work"]
     shown_rw = chat_state.get("rw")
     context = {
         **header,
         "new_messages": new_messages,
+        "delivery_changes": delivery_changes,
         "last_seen": max(newest, last_seen),
         "composer": composer,
         "swap_composer": composer is not None or (shown_rw is not None and shown_rw != can_work),
@@ -354,7 +365,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     """Send from the composer. The draft comes back in the box on any error; a colleague's
     conversation (read-only) is refused with 403 and the reason."""
     conversation = _conversation_or_404(request, pk)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     draft = request.POST.get("content", "")
     if not form.is_valid():
         composer = {"draft": draft, "error": first_error(form)}
@@ -367,19 +378,30 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             conversation_id=conversation.pk,
             content=chat_state["content"],
             last_seen_message_id=chat_state["last_seen"],
+            attachment=chat_state["attachment"],
+            reply_to_id=chat_state["reply_to"],
         )
     except Conversation.DoesNotExist as missing:
         raise Http404(NOT_IN_VIEW) from missing
     except ValidationError as error:
-        composer = {"draft": draft, "error": error.messages[0]}
+        composer = {
+            "draft": draft,
+            "error": error.messages[0],
+            "reply_to": chat_state["reply_to"],
+        }
         return _chat_update(request, conversation, chat_state, composer=composer, status=422)
     except services.NewActivity as activity:
-        composer = {"draft": draft, "error": activity.message, "is_guard": True}
+        composer = {
+            "draft": draft,
+            "error": activity.message,
+            "is_guard": True,
+            "reply_to": chat_state["reply_to"],
+        }
         return _chat_update(
             request,
             conversation,
             chat_state,
-            new_messages=activity.new_messages,
+            new_messages=selectors.with_message_details(activity.new_messages),
             composer=composer,
             status=409,
         )
@@ -405,6 +427,7 @@ def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
         raise Http404("That message is not in this conversation.") from missing
     except ValidationError as error:
         raise InvalidInput(error.messages[0]) from error
+    [message] = selectors.with_message_details([message])
     return render(
         request, f"{TEMPLATE}#message", {"message": message, "conversation": conversation}
     )

@@ -4,6 +4,8 @@ Every variable is listed in the README's configuration table. With DATABASE_URL 
 PostgreSQL server is started under `.data/postgres` (see hub/embedded_postgres.py).
 """
 
+import base64
+import hashlib
 import os
 import secrets
 from datetime import timedelta
@@ -48,6 +50,19 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
+
+
+def _credentials_keys() -> list[str]:
+    """Fernet keys that encrypt inbox secrets at rest, newest first: the first encrypts, every one
+    decrypts (rotation: put a new key first, run `manage.py rotate_credentials`, then drop the
+    old one). The last is always a key derived from SECRET_KEY, the development default: set
+    CREDENTIALS_KEY in production (a SECRET_KEY change would otherwise lose every secret)."""
+    derived = hashlib.sha256(b"service-hub inbox credentials\0" + SECRET_KEY.encode()).digest()
+    keys = env_list("CREDENTIALS_KEY", "")
+    return [*keys, base64.urlsafe_b64encode(derived).decode()]
+
+
+CREDENTIALS_KEYS = _credentials_keys()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -252,6 +267,28 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_MAX_BYTES = int(os.environ.get("MEDIA_MAX_BYTES", str(25 * 1024 * 1024)))
 # a webhook body larger than this is refused with 413 before anything is stored
 WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(5 * 1024 * 1024)))
+
+# --- Outbound delivery (conversations.tasks.deliver_message, README "Delivery guarantee")
+# a send is tried at most this many times, then the message is failed with the last error
+DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "6"))
+# retry n waits a random time between half and all of min(MAX, BASE * 2^(n-1)) seconds
+DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("DELIVERY_RETRY_BASE_SECONDS", "2"))
+DELIVERY_RETRY_MAX_SECONDS = float(os.environ.get("DELIVERY_RETRY_MAX_SECONDS", "300"))
+# a provider's Retry-After is honoured up to this many seconds
+DELIVERY_RETRY_AFTER_MAX_SECONDS = float(os.environ.get("DELIVERY_RETRY_AFTER_MAX_SECONDS", "3600"))
+# a worker holds a message this long while sending (longer than a send's provider timeouts);
+# after that another worker may take it over
+DELIVERY_LEASE_SECONDS = float(os.environ.get("DELIVERY_LEASE_SECONDS", "120"))
+# `sweep_deliveries` re-enqueues a pending message whose lease expired, or that no worker took
+# this many seconds after it was due
+DELIVERY_SWEEP_AFTER_SECONDS = float(os.environ.get("DELIVERY_SWEEP_AFTER_SECONDS", "60"))
+# files an agent attaches to a reply: size and types (WhatsApp's image limit is 5 MB)
+OUTBOUND_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("OUTBOUND_ATTACHMENT_MAX_BYTES", str(5 * 1024 * 1024))
+)
+OUTBOUND_ATTACHMENT_TYPES = os.environ.get(
+    "OUTBOUND_ATTACHMENT_TYPES", "image/jpeg,image/png,application/pdf"
+).split(",")
 
 # --- Internationalisation
 LANGUAGE_CODE = "en-us"

@@ -10,6 +10,7 @@ class EmailAdapter(ChannelAdapter):
     label = "Email"
     icon = "channels/icons/email.html"
     identity_kind = "email"
+    contact_field = "email"
     credential_fields = (
         CredentialField("email_address", "Email address"),
         CredentialField("imap_host", "IMAP server"),

@@ -106,6 +106,31 @@
   document.addEventListener("input", (event) => {
     if (event.target.matches && event.target.matches(composerSelector)) updateCounter(event.target);
   });
+  // "Reply to this" on a customer's message: the reply quotes it (WhatsApp shows the context).
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    const quote = document.querySelector("#composer [data-reply-quote]");
+    if (!quote) return;
+    const choose = target.closest("[data-reply-to]");
+    if (choose) {
+      quote.querySelector("[data-reply-to-input]").value = choose.dataset.replyTo;
+      quote.querySelector("[data-reply-quote-text]").textContent = choose.dataset.replyText || "a message";
+      quote.hidden = false;
+      const box = document.querySelector(composerSelector);
+      if (box) box.focus();
+    } else if (target.closest("[data-cancel-reply]")) {
+      quote.querySelector("[data-reply-to-input]").value = "";
+      quote.hidden = true;
+    }
+  });
+  // The file chosen in the composer, named beside the box (the input itself is hidden).
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.matches("[data-attachment-input]")) return;
+    const name = input.form && input.form.querySelector("[data-attachment-name]");
+    if (name) name.textContent = input.files && input.files[0] ? `Attached: ${input.files[0].name}` : "";
+  });
 
   // When the composer is swapped for another (the conversation became a colleague's, or came
   // back), a draft in it is never lost: it moves to the new box, or to a read-only copy.

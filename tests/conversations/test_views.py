@@ -104,8 +104,9 @@ def test_the_chat_pane_runs_a_fixed_number_of_queries(
     conversation = ConversationFactory(company=company, assigned_user=agent)
     for _ in range(count):
         MessageFactory(conversation=conversation)
-    # session, user, conversation, latest 51 messages, token, presence (an upsert: one statement
-    # per poll afterwards), assignees, other conversations
+    # session, user, conversation, latest 51 messages (their files: one more query only when
+    # some message has a file), token, presence (an upsert: one statement per poll afterwards),
+    # assignees, other conversations
     with django_assert_num_queries(8):
         response = client_for.get(
             reverse("conversations:conversation", args=[conversation.pk]),
@@ -367,9 +368,10 @@ def test_reply_send_guard_returns_the_new_messages_and_the_draft(company, agent,
 
 def test_reply_success_appends_the_message_and_empties_the_composer(company, agent, client_for):
     conversation = ConversationFactory(company=company, assigned_user=None)
+    asked = MessageFactory(conversation=conversation)  # the customer wrote: a reply may go out
     response = client_for.post(
         reverse("conversations:reply", args=[conversation.pk]),
-        {"content": "On it!", "last_seen": ""},
+        {"content": "On it!", "last_seen": asked.pk},
         headers=HTMX,
     )
     assert response.status_code == 200
