@@ -652,6 +652,32 @@ def _matching(user: User, company: Company, flt: InboxFilter, ids: set[int]) -> 
     return list(with_row_fields(conversations, company))
 
 
+def _changed_rows(
+    user: User,
+    company: Company,
+    flt: InboxFilter,
+    candidates: set[int],
+    *,
+    shown_set: set[int],
+    through: Cursor | None,
+) -> tuple[list[Conversation], list[int], "RowPresence | None"]:
+    """Of the changed conversations, the rows to show (in the list's order) and the shown ones
+    to remove, with the presence of those shown."""
+    matching = _matching(user, company, flt, candidates)
+    found = {c.pk for c in matching}
+    removed = sorted(pk for pk in candidates & shown_set if pk not in found)
+    rows = [
+        c
+        for c in matching
+        if c.pk in shown_set
+        or through is None
+        or (c.last_message_at, c.pk) >= (through.last_message_at, through.id)
+    ]
+    rows.sort(key=lambda c: (c.last_message_at, c.pk), reverse=True)
+    presence = row_presence(user, company, [c.pk for c in rows]) if rows else None
+    return rows, removed, presence
+
+
 def list_changes(
     user: User,
     company: Company,
@@ -664,11 +690,13 @@ def list_changes(
     """What changed in what `user` sees since `token`: rows of their list (`shown`, down to
     `through`), its tab counts and unread count, and who views its rows.
 
-    One statement when nothing changed for them: the company's conversations changed since the
+    One statement when nothing changed for them, outside any transaction (one round trip, under
+    the session's DATABASE_STATEMENT_TIMEOUT): the company's conversations changed since the
     token (an index probe of conv_company_updated_idx) and the colleagues viewing the shown rows.
     A change the user cannot see (a colleague's conversation when the company keeps agents to
     their own) stops there. A visible one costs the counts statement, and the changed rows one
-    more, rendered alone. Raises ListTooChanged when more than CHANGES_PER_POLL changed."""
+    more, rendered alone, both under DATABASE_POLL_TIMEOUT (StatementTimedOut past it). Raises
+    ListTooChanged when more than CHANGES_PER_POLL changed."""
     shown_set = set(shown)
     since = (
         _from_micros(token.top) - CHANGE_MARGIN if token.top else datetime.min.replace(tzinfo=UTC)
@@ -721,28 +749,22 @@ def list_changes(
     newest = max((micros for *_, micros in fresh_changes), default=0)
     all_changes = [(pk, micros) for pk, _, micros in fresh_changes] + list(handled)
     counts = None
-    if visible_changes:
-        counts = tab_counts(user, company, flt, with_changes=False)
-        if counts.numbers == tuple(token.counts):
-            counts = None
-    candidates = visible_changes | presence_changed
     rows: list[Conversation] = []
     removed: list[int] = []
     presence = None
-    if candidates:
-        matching = _matching(user, company, flt, candidates)
-        found = {c.pk for c in matching}
-        removed = sorted(pk for pk in candidates & shown_set if pk not in found)
-        rows = [
-            c
-            for c in matching
-            if c.pk in shown_set
-            or through is None
-            or (c.last_message_at, c.pk) >= (through.last_message_at, through.id)
-        ]
-        rows.sort(key=lambda c: (c.last_message_at, c.pk), reverse=True)
-        if rows:
-            presence = row_presence(user, company, [c.pk for c in rows])
+    candidates = visible_changes | presence_changed
+    if visible_changes or candidates:
+        # more than the probe: under the poll's own, shorter timeout
+        with statement_timeout(settings.DATABASE_POLL_TIMEOUT):
+            if visible_changes:
+                counts = tab_counts(user, company, flt, with_changes=False)
+                if counts.numbers == tuple(token.counts):
+                    counts = None
+            if candidates:
+                rows, removed, presence = _changed_rows(
+                    user, company, flt, candidates, shown_set=shown_set, through=through
+                )
+        if presence is not None:
             viewers = {pair for pair in viewers if pair[0] not in presence_changed} | set(
                 presence.pairs
             )

@@ -100,16 +100,21 @@ def test_a_slow_load_more_of_a_search_is_a_clear_503(company, admin, settings, m
 
 
 def test_a_slow_list_poll_is_a_clear_503(company, admin, settings, monkeypatch):
+    """What a poll does after its probe (counts, changed rows) runs under the poll's timeout."""
     settings.DATABASE_POLL_TIMEOUT = 200
-    make_conversations(company, 2)
+    conversation = make_conversations(company, 2)[0]
     client = signed_in(admin)
     rendered = client.get(reverse("conversations:inbox"), {"tab": "all"}, headers=LIST)
+    conversation.subject = "Changed"
+    conversation.save()
+    real = selectors.tab_counts
 
-    def slow_changes(*args, **kwargs):
+    def slow_counts(*args, **kwargs):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(5)")
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(selectors, "list_changes", slow_changes)
+    monkeypatch.setattr(selectors, "tab_counts", slow_counts)
     started = time.monotonic()
     response = client.get(
         reverse("conversations:inbox"),
@@ -119,6 +124,7 @@ def test_a_slow_list_poll_is_a_clear_503(company, admin, settings, monkeypatch):
     assert time.monotonic() - started < 3
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/plain")
+    assert show("statement_timeout") == "20s"
 
 
 def conversation_statements(queries) -> list[str]:
