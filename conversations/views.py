@@ -8,7 +8,6 @@ on any change).
 
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,7 +34,7 @@ from conversations.forms import (
 from conversations.models import Conversation, Message
 from customers.selectors import customers_of
 from customers.services import update_customer_profile
-from hub.database import StatementTimedOut, statement_timeout
+from hub.database import StatementTimedOut
 from hub.forms import InvalidInput, add_service_errors, first_error, parse
 from inboxes.models import Channel
 from inboxes.selectors import inboxes_of
@@ -198,15 +197,14 @@ def _conversation_list(
     token = selectors.ListToken.parse(params["v"]) if "v" in request.GET else None
     if token is not None:
         try:
-            with statement_timeout(settings.DATABASE_POLL_TIMEOUT):
-                changes = selectors.list_changes(
-                    request.user,
-                    request.company,
-                    flt,
-                    token,
-                    shown=params["shown"],
-                    through=params["through"],
-                )
+            changes = selectors.list_changes(
+                request.user,
+                request.company,
+                flt,
+                token,
+                shown=params["shown"],
+                through=params["through"],
+            )
         except StatementTimedOut:
             return HttpResponse(POLL_TIMED_OUT, status=503, content_type="text/plain")
         except selectors.ListTooChanged:
