@@ -1,7 +1,7 @@
 """Agent replies: stored pending with the conversation update, delivered after commit."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -96,22 +96,12 @@ class OutsideReplyWindow(ValidationError):
     message (WhatsApp: 24 hours); later ones need a template."""
 
 
-def _check_reply_window(conversation: Conversation, now: datetime) -> None:
-    """Refuse a free-text reply on a channel with a reply window (adapter.reply_window) when the
-    customer's last message through this inbox is older than the window."""
-    if conversation.inbox_id is None:
-        return
-    from inboxes.channels import adapter_for
-
-    adapter = adapter_for(conversation.inbox)
-    window = adapter.reply_window
-    if window is None:
-        return
-    company_id = conversation.company_id
+def last_customer_message_at(company_id: int, customer_id: int, inbox_id: int) -> datetime | None:
+    """When the customer last wrote through this inbox (any of their conversations in it)."""
     same_inbox = Conversation.objects.filter(
-        company_id=company_id, customer_id=conversation.customer_id, inbox_id=conversation.inbox_id
+        company_id=company_id, customer_id=customer_id, inbox_id=inbox_id
     ).values("id")
-    last_inbound = (
+    return (
         Message.objects.filter(
             company_id=company_id,
             conversation_id__in=same_inbox,
@@ -121,18 +111,39 @@ def _check_reply_window(conversation: Conversation, now: datetime) -> None:
         .values_list("timestamp", flat=True)
         .first()
     )
+
+
+def _window_text(window: timedelta) -> str:
+    hours = int(window.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} hours"
+
+
+def _check_reply_window(conversation: Conversation, now: datetime) -> None:
+    """Refuse a free-text reply on a channel with a reply window (the adapter's
+    allowed_reply_window for this inbox: WhatsApp 24 hours, Messenger 24 hours or 7 days with
+    the HUMAN_AGENT tag) when the customer's last message through this inbox is older."""
+    if conversation.inbox_id is None:
+        return
+    from inboxes.channels import adapter_for
+
+    adapter = adapter_for(conversation.inbox)
+    window = adapter.allowed_reply_window(conversation.inbox)
+    if window is None:
+        return
+    last_inbound = last_customer_message_at(
+        conversation.company_id, conversation.customer_id, conversation.inbox_id
+    )
     if last_inbound is not None and now - last_inbound <= window:
         return
-    hours = int(window.total_seconds() // 3600)
     since = (
-        "has not written to this number yet"
+        "has not written to this inbox yet"
         if last_inbound is None
         else f"last wrote {timezone.localtime(last_inbound):%b %-d, %H:%M}"
     )
     raise OutsideReplyWindow(
-        f"{adapter.label} only accepts free-text replies within {hours} hours of the customer's "
-        f"last message, and {conversation.customer.name} {since}. Your draft is kept: send it "
-        "once they write again (template messages are not supported yet).",
+        f"{adapter.label} only accepts free-text replies within {_window_text(window)} of the "
+        f"customer's last message, and {conversation.customer.name} {since}. Your draft is "
+        f"kept: send it once they write again ({adapter.reply_window_note(conversation.inbox)}).",
         code="outside_window",
     )
 
