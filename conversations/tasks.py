@@ -52,12 +52,21 @@ def _outbound(message: Message) -> tuple[Inbox, OutboundMessage]:
                 content=content,
             )
         )
+    from conversations.services.replies import last_customer_message_at
+
+    adapter = adapter_for(inbox)
     outbound = OutboundMessage(
         recipient=identity_for(customer, inbox)
-        or getattr(customer, adapter_for(inbox).contact_field, ""),
+        or (
+            "" if adapter.identity_is_inbox_scoped else getattr(customer, adapter.contact_field, "")
+        ),
         text=message.content,
         attachments=tuple(attachments),
         reply_to_provider_id=reply_to or message.reply_to_provider_id,
+        last_inbound_at=last_customer_message_at(company_id, customer_id, inbox.pk)
+        if adapter.reply_window is not None
+        else None,
+        reference=f"hub-message:{message.pk}",
     )
     return inbox, outbound
 

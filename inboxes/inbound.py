@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from companies.access import NotFound, managed_company_id, system_actor
-from inboxes.channels import InboundMessage, StatusUpdate, UnparseableDelivery, adapter_for
+from inboxes.channels import (
+    InboundMessage,
+    MessageRemoved,
+    StatusUpdate,
+    StatusWatermark,
+    UnparseableDelivery,
+    adapter_for,
+)
 from inboxes.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -42,8 +49,8 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
     """Apply a received delivery's events (acting for the system; the delivery names its company
     and inbox). Its state becomes processed, ignored (it names another provider account) or dead
     (it cannot be read), each with the reason. Returns that state."""
-    from conversations.services.delivery import apply_status_update
-    from conversations.services.inbound import receive_inbound_message
+    from conversations.services.delivery import apply_status_update, apply_status_watermark
+    from conversations.services.inbound import receive_inbound_message, remove_inbound_message
 
     try:
         with transaction.atomic():
@@ -71,6 +78,10 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
                     receive_inbound_message(actor, inbox, event)
                 elif isinstance(event, StatusUpdate):
                     apply_status_update(actor, inbox, event)
+                elif isinstance(event, StatusWatermark):
+                    apply_status_watermark(actor, inbox, event)
+                elif isinstance(event, MessageRemoved):
+                    remove_inbound_message(actor, inbox, event)
             if foreign:
                 names = ", ".join(sorted({event.account_id for event in foreign}))
                 reason = (
