@@ -230,6 +230,13 @@ MEDIA_MAX_BYTES = int(os.environ.get("MEDIA_MAX_BYTES", str(25 * 1024 * 1024)))
 # a webhook body larger than this is refused with 413 before anything is stored
 WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(5 * 1024 * 1024)))
 
+# email inboxes: how often the mailboxes are polled, where fetched mail goes (blank: it stays in
+# INBOX, marked seen), and an extra CA bundle to trust for IMAP/SMTP TLS (a private mail server)
+EMAIL_POLL_SECONDS = int(os.environ.get("EMAIL_POLL_SECONDS", "60"))
+EMAIL_MOVE_TO_FOLDER = os.environ.get("EMAIL_MOVE_TO_FOLDER", "")
+EMAIL_TLS_CA_FILE = os.environ.get("EMAIL_TLS_CA_FILE", "")
+EMAIL_FETCH_BATCH = int(os.environ.get("EMAIL_FETCH_BATCH", "50"))
+
 # --- Internationalisation
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

@@ -34,6 +34,9 @@ class InboundAttachment(BaseModel):
     mime_type: str = ""
     filename: str = ""
     caption: str = ""
+    # pushed channels (email) carry the file in the delivery itself
+    content: bytes = b""
+    content_id: str = ""  # an inline image's Content-ID (cid: links in the mail's HTML)
 
 
 class InboundMessage(Event):
@@ -67,6 +70,11 @@ class UnparseableDelivery(Exception):
     reason, to be reprocessed after a fix."""
 
 
+class IgnoredDelivery(Exception):
+    """A genuine delivery that asks nothing of the hub (an auto-reply, a vacation notice): kept
+    as `ignored` with this reason, no conversation opened."""
+
+
 class WebhookRefused(Exception):
     """A request that is not the provider's (bad or missing signature): answered `status`,
     nothing stored."""
@@ -94,7 +102,10 @@ class OutboundMessage:
     attachments: tuple[OutboundAttachment, ...] = ()
     reply_to_provider_id: str = ""
     subject: str = ""
-    references: tuple[str, ...] = field(default=())  # email threading
+    # the provider ids of the conversation's messages, oldest first (email threading:
+    # In-Reply-To and References)
+    references: tuple[str, ...] = field(default=())
+    cc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
