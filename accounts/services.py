@@ -23,6 +23,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Role, User
+from companies.access import managed_company_id
 from companies.models import Company
 
 STAFF_ROLES = (Role.AGENT, Role.COMPANY_ADMIN)
@@ -33,8 +34,8 @@ EMAIL_UNAVAILABLE = (
 
 
 def _check_manager(actor: User, company: Company) -> None:
-    if not actor.manages_company(company.pk):
-        raise PermissionDenied("Only this company's admins manage its staff.")
+    """NotFound outside the actor's company; PermissionDenied for its agents."""
+    managed_company_id(actor, company, refusal="Only this company's admins manage its staff.")
 
 
 def _lock_company(actor: User, company: Company) -> Company:

@@ -39,6 +39,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+# building and moving data runs long statements (index builds): no statement timeout
+os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", "0")
 
 BENCH_SLUG = "bench"
 BENCH_DOMAIN = "bench.example"
@@ -781,7 +783,8 @@ def insert_messages(
             """
             INSERT INTO conversations_message (id, company_id, conversation_id, inbox_id, content,
                 sender_type, sender_user_id, timestamp, is_read, provider_message_id,
-                delivery_status, delivery_attempts, last_error, created_at)
+                delivery_status, delivery_attempts, last_error, last_error_code, kind, payload,
+                reply_to_provider_id, created_at)
             SELECT m.id, %(company)s, m.conv_id, c.inbox_id,
                    replace(CASE WHEN w.is_customer THEN
                        (%(customer_lines)s::text[])[1 + pg_temp.rnd(m.id, %(s)s, %(n_customer)s)]
@@ -814,7 +817,7 @@ def insert_messages(
                    CASE WHEN w.is_customer OR pg_temp.rnd(m.id, %(s)s + 4, 5) = 0
                         THEN 'delivered' ELSE 'read' END,
                    CASE WHEN w.is_customer THEN 0 ELSE 1 END,
-                   '',
+                   '', '', 'text', '{}'::jsonb, '',
                    m.ts
             FROM bench_msg AS m
             JOIN bench_conv AS c ON c.id = m.conv_id

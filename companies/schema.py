@@ -111,6 +111,36 @@ def _distribute(schema_editor: BaseDatabaseSchemaEditor, table: str, *, referenc
         schema_editor.execute("SELECT truncate_local_data_after_distributing_table(%s)", [table])
 
 
+class CitusSession(migrations.operations.base.Operation):
+    """First operation of a migration that changes distributed tables before it creates one (or
+    adds a tenant foreign key): on Citus, the whole transaction must run shard commands one at a
+    time, or distributing a table that references a reference table is refused. Nothing
+    elsewhere."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def deconstruct(self) -> tuple:
+        return (self.__class__.__name__, [], {})
+
+    def state_forwards(self, app_label: str, state: object) -> None:
+        pass
+
+    def database_forwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state, to_state
+    ) -> None:
+        if is_citus(schema_editor):
+            _citus_session(schema_editor)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state, to_state
+    ) -> None:
+        self.database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self) -> str:
+        return "Run this migration's shard commands sequentially on Citus"
+
+
 class TenantTable(migrations.operations.base.Operation):
     """Follows the CreateModel of a tenant table: primary key (company_id, id), distributed by
     company on Citus, then its composite foreign keys to other tenant tables (and the user table),

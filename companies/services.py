@@ -1,9 +1,10 @@
 """Changes to a company by its own admins (plan and limits belong to the platform's admins)."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from companies.access import acting_company_id, managed_company_id, require_platform_admin
 from companies.models import Company
 from companies.plans import plan_limits
 from inboxes.models import Inbox
@@ -14,8 +15,7 @@ def update_company_settings(
 ) -> Company:
     """What a company's own admins set: its name, and whether agents read every conversation
     of the company (a colleague's read-only) or only their own and the unassigned queue."""
-    if not actor.manages_company(company.pk):
-        raise PermissionDenied("Only this company's admins change its settings.")
+    managed_company_id(actor, company, refusal="Only this company's admins change its settings.")
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Enter the company's name."})
@@ -30,8 +30,7 @@ def update_company_settings(
 
 
 def _check_platform_admin(actor: User) -> None:
-    if not actor.is_super_admin:
-        raise PermissionDenied("Only platform admins manage companies.")
+    require_platform_admin(actor, refusal="Only platform admins manage companies.")
 
 
 def _limits(plan: str, max_users: int | None, max_channels: int | None) -> tuple[int, int]:
@@ -114,6 +113,7 @@ def update_company_plan(
 ) -> Company:
     """Change the plan; limits left out become the plan's. No limit below current use."""
     _check_platform_admin(actor)
+    company_id = acting_company_id(actor, company_id)
     max_users, max_channels = _limits(subscription_plan, max_users, max_channels)
     with transaction.atomic():
         # the same lock staff and inbox changes take before counting against the limits
@@ -129,6 +129,7 @@ def set_company_active(actor: User, *, company_id: int, is_active: bool) -> Comp
     """A deactivated company's users cannot sign in and every session of theirs ends, for good
     (a reactivation does not bring old sessions back); its webhooks refuse deliveries."""
     _check_platform_admin(actor)
+    company_id = acting_company_id(actor, company_id)
     with transaction.atomic():
         company = Company.objects.select_for_update().get(pk=company_id)
         if company.is_active == is_active:

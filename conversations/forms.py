@@ -31,6 +31,19 @@ class PollForm(ChatStateForm):
 class ReplyForm(ChatStateForm):
     # length is checked by the service, so a too-long draft gets a clear error, not a truncation
     content = forms.CharField(required=False, strip=False, label="Message")
+    reply_to = id_field(required=False, label="Replying to")
+    # an image or document; its type and size are checked by the service
+    attachment = forms.FileField(
+        required=False,
+        allow_empty_file=True,
+        max_length=255,
+        label="File",
+        # a plain file input: there is nothing stored to "clear" on a new reply
+        widget=forms.FileInput,
+        error_messages={
+            "max_length": "That file's name is too long. Rename it and attach it again."
+        },
+    )
 
 
 class StatusForm(ChatStateForm):
@@ -65,6 +78,28 @@ class EarlierForm(forms.Form):
         label="Before",
         error_messages={"required": "Say which message to load the earlier ones before."},
     )
+
+
+class ShownIdsField(forms.Field):
+    """The ids of the rows a list shows, as its poll sends them: base-36 numbers joined by "."
+    (500 rows stay well inside a URL)."""
+
+    MAX_IDS = 1000
+
+    def to_python(self, value: object) -> list[int]:
+        text = str(value or "").strip()
+        if not text:
+            return []
+        pieces = text.split(".")
+        try:
+            if len(pieces) > self.MAX_IDS:
+                raise ValueError
+            ids = [int(piece, 36) for piece in pieces if piece.isascii() and piece.isalnum()]
+            if len(ids) != len(pieces) or not all(0 < pk <= BIGINT_MAX for pk in ids):
+                raise ValueError
+        except ValueError as invalid:
+            raise forms.ValidationError("Reload the list: its rows could not be read.") from invalid
+        return ids
 
 
 class CursorField(forms.Field):
@@ -120,3 +155,11 @@ class StartConversationForm(forms.Form):
         if data.get("mode") == "new" and not (data.get("name") or "").strip():
             self.add_error("name", "Enter the customer's name.")
         return data
+
+
+class ListPollForm(forms.Form):
+    """A list poll: the token it rendered with, the rows it shows and how far down (#list-*)."""
+
+    v = forms.CharField(required=False, max_length=100_000, strip=False, label="Version")
+    shown = ShownIdsField(required=False, label="Rows shown")
+    through = CursorField(required=False, label="Rows shown down to")

@@ -11,6 +11,8 @@ from hub.search import searchable
 from inboxes.models import Channel
 
 MAX_AGENT_MESSAGE_LENGTH = 5000
+# message kinds that carry a file (MessageAttachment)
+MEDIA_KINDS = ("image", "audio", "voice", "video", "document", "sticker")
 
 
 def message_search_vector() -> SearchVector:
@@ -177,6 +179,9 @@ class Message(CompanyOwned):
     # next_attempt_at; the sweep re-enqueues pending messages whose task was lost
     claimed_until = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # when delivery_status, or the retry note, last changed: an open chat's poll re-renders
+    # the status of the agent messages changed since its previous poll
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     # what the message is beyond its text: media (see attachments), a location, contacts, a
     # button reply, a reaction; `payload` keeps the typed details the chat shows for it
     kind = models.CharField(max_length=16, choices=Kind, default=Kind.TEXT)
@@ -227,6 +232,15 @@ class Message(CompanyOwned):
             ),
             # message text search: message_search_vector() @@ query AND company_id = ?
             GinIndex(message_search_vector(), name="msg_content_search_idx"),
+            # chat poll: WHERE company_id = ? AND conversation_id = ? AND status_changed_at > ?
+            models.Index(
+                "company",
+                "conversation",
+                "status_changed_at",
+                "id",
+                condition=Q(status_changed_at__isnull=False),
+                name="msg_company_conv_status_idx",
+            ),
             # delivery retries: WHERE company_id = ? AND delivery_status IN (pending, failed)
             models.Index(
                 "company",

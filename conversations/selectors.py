@@ -2,21 +2,30 @@
 may work on. The inbox's hot paths (list, tab counts, polls) run a fixed number of statements
 whatever the number of rows, and never OFFSET."""
 
-import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from accounts.models import User
 from companies.models import Company
-from conversations.models import Conversation, ConversationViewer, Message, message_search_vector
+from conversations.models import (
+    MEDIA_KINDS,
+    Conversation,
+    ConversationViewer,
+    Message,
+    MessageAttachment,
+    message_search_vector,
+)
 from customers.models import Customer, customer_search_text, customer_search_vector
-from hub.search import parse_search
+from hub.database import StatementTimedOut, statement_timeout
+from hub.search import TextSearch, parse_search
 
 PAGE_SIZE = 25
 CHAT_PAGE_SIZE = 50
@@ -93,28 +102,55 @@ def _filtered(user: User, company: Company, flt: InboxFilter, *, tab: str) -> Qu
     return conversations
 
 
-# Search picks its plan by how many rows match, because no single plan is fast at both ends:
-# few matches are best fetched by id through the full-text indexes, many matches are best found
-# by walking the list newest-first and checking each conversation until the page is full.
-FEW_CUSTOMERS = 1000
-SOME_MESSAGES = 50_000
+# Search never trusts PostgreSQL's estimate of how many rows a word matches: a word without
+# statistics is guessed at 0.5% of the table, which sent the planner walking every conversation
+# of a big tenant for a word nobody wrote. Instead each side is looked up through its full-text
+# index with a LIMIT (index walks switched off for that lookup, so the plan is the index's bitmap
+# whatever the estimate), and the answer decides:
+# - both sides few (up to MATCHING_CUSTOMERS customers and MATCHING_MESSAGES messages): the
+#   page is fetched by the matching conversation ids, a cost bounded by those limits;
+# - a side with more (a common word, a short name prefix): the list is walked newest-first,
+#   testing each conversation; with that many matches a page fills within a few dozen rows.
+# Every statement runs under DATABASE_SEARCH_TIMEOUT (hub/database.py).
+MATCHING_CUSTOMERS = 2_000
+MATCHING_MESSAGES = 20_000
 
 
-def _estimated_rows(queryset: QuerySet) -> int:
-    """PostgreSQL's own estimate (from the full-text index statistics), without running it."""
-    sql, params = queryset.query.sql_with_params()
+class SearchTimedOut(Exception):
+    """The search ran longer than DATABASE_SEARCH_TIMEOUT; PostgreSQL cancelled it."""
+
+
+def bitmap_plans_only(on: bool) -> None:
+    """Within the search's transaction: only bitmap scans (the full-text indexes) for the
+    look-ups, whatever PostgreSQL estimates; then back to every plan."""
+    value = "off" if on else "on"
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return int(plan[0]["Plan"]["Plan Rows"])
+        cursor.execute(
+            "SELECT set_config('enable_indexscan', %s, true), set_config('enable_seqscan', %s, true)",
+            [value, value],
+        )
 
 
-def _searched(conversations: QuerySet, company: Company, text: str) -> QuerySet:
-    """Conversations whose customer (name or any identity) or any message matches `text`."""
-    search = parse_search(text)
-    if search is None:
-        return conversations
+@dataclass(frozen=True)
+class _Matches:
+    """What a search matched: lists when they are short, else a condition to test row by row."""
+
+    customer_ids: list[int] | None  # None: too many, test `by_customer` per row
+    conversation_ids: list[int] | None  # None: too many messages, test `by_message` per row
+    by_customer: Q
+    by_message: Q | Exists | None
+
+    @property
+    def bounded(self) -> bool:
+        return self.customer_ids is not None and (
+            self.conversation_ids is not None or self.by_message is None
+        )
+
+
+def search_lookups(company: Company, search: TextSearch) -> tuple[QuerySet, QuerySet | None]:
+    """The two look-ups of a search, unbounded: matching customers' ids, and matching messages
+    (None when only punctuation was typed: no word to look up in messages, and a scan of every
+    message for it would be unbounded; customers' names and identities still match)."""
     customers = (
         search.apply(
             Customer.objects.for_company(company),
@@ -124,34 +160,72 @@ def _searched(conversations: QuerySet, company: Company, text: str) -> QuerySet:
         .order_by()
         .values_list("id", flat=True)
     )
-    few_customers = list(customers[: FEW_CUSTOMERS + 1])
-    if len(few_customers) <= FEW_CUSTOMERS:
-        by_customer = Q(customer_id__in=few_customers)
-    else:
-        by_customer = Q(customer_id__in=customers)
-    if search.query is None:
-        # only punctuation was typed: no message word to look up, and a scan of every message
-        # for it would be unbounded; customers' names and identities still match
-        return conversations.filter(by_customer)
-    messages = search.apply(
-        Message.objects.for_company(company), document=message_search_vector(), text="content"
-    )
-    matching_ids = messages.order_by().values("conversation_id")
-    estimate = _estimated_rows(matching_ids)
-    if estimate <= SOME_MESSAGES:
-        # Fetch the matching conversation ids once, as a typed constant array: PostgreSQL hashes
-        # it, then either fetches the few by id or walks the list newest-first testing each row
-        # in O(1), stopping when the page is full. (An IN (subquery) here gets planned as a
-        # per-row message check, which is slow when matches are rare.)
-        ids = sorted(set(matching_ids.values_list("conversation_id", flat=True)))
-        by_message = RawSQL(
-            '"conversations_conversation"."id" = ANY(%s::bigint[])',
-            [ids],
-            output_field=BooleanField(),
+    messages = None
+    if search.query is not None:
+        messages = search.apply(
+            Message.objects.for_company(company), document=message_search_vector(), text="content"
+        ).order_by()
+    return customers, messages
+
+
+def _matches(company: Company, text: str) -> _Matches | None:
+    """Look up what `text` matches in customers (name, identities) and messages: two bounded
+    index look-ups. None when nothing was typed."""
+    search = parse_search(text)
+    if search is None:
+        return None
+    customers, messages = search_lookups(company, search)
+    bitmap_plans_only(True)
+    customer_ids = list(customers[: MATCHING_CUSTOMERS + 1])
+    conversation_ids: list[int] | None = []
+    if messages is not None:
+        conversation_ids = list(
+            messages.values_list("conversation_id", flat=True)[: MATCHING_MESSAGES + 1]
         )
-    else:
-        by_message = Exists(messages.filter(company_id=company.pk, conversation_id=OuterRef("pk")))
-    return conversations.filter(by_customer | by_message)
+    bitmap_plans_only(False)
+    few_customers = len(customer_ids) <= MATCHING_CUSTOMERS
+    few_messages = len(conversation_ids) <= MATCHING_MESSAGES
+    return _Matches(
+        customer_ids=customer_ids if few_customers else None,
+        conversation_ids=sorted(set(conversation_ids)) if few_messages else None,
+        by_customer=Q(customer_id__in=customer_ids if few_customers else customers),
+        by_message=None
+        if messages is None
+        else Exists(messages.filter(company_id=company.pk, conversation_id=OuterRef("pk"))),
+    )
+
+
+def _id_in(ids: list[int]) -> RawSQL:
+    """id = ANY(constant array): PostgreSQL hashes it (an IN (subquery) here gets planned as a
+    per-row check)."""
+    return RawSQL(
+        '"conversations_conversation"."id" = ANY(%s::bigint[])', [ids], output_field=BooleanField()
+    )
+
+
+def _searched_page(
+    conversations: QuerySet, company: Company, matches: _Matches, *, older_than, limit: int
+) -> list[int] | QuerySet:
+    """The searched list: ids of the page's rows (newest first) when the matches are few, else
+    the filtered list with a per-row test, to be walked newest-first."""
+    if matches.bounded:
+        condition = Q(customer_id__in=matches.customer_ids) | Q(
+            _id_in(matches.conversation_ids or [])
+        )
+        if not matches.customer_ids and not matches.conversation_ids:
+            return []
+        if older_than is not None:
+            conversations = conversations.filter(older_than)
+        # no ORDER BY/LIMIT here: PostgreSQL fetches the few matches by id (it cannot be tempted
+        # to walk the list newest-first hoping to meet them), then the page is cut in Python
+        found = conversations.filter(condition).order_by().values_list("last_message_at", "id")
+        return [pk for _, pk in sorted(found, reverse=True)[: limit + 1]]
+    by_message = (
+        _id_in(matches.conversation_ids)
+        if matches.conversation_ids is not None
+        else matches.by_message
+    )
+    return conversations.filter(matches.by_customer | Q(by_message))
 
 
 @dataclass(frozen=True)
@@ -200,9 +274,12 @@ def with_row_fields(
     latest = Message.objects.filter(company_id=company.pk, conversation_id=OuterRef("pk")).order_by(
         "-timestamp", "-id"
     )
+    latest_reply = latest.filter(sender_type=Message.SenderType.AGENT)
     return conversations.select_related("customer", "assigned_user").annotate(
         preview=Substr(Subquery(latest.values("content")[:1]), 1, 140),
         preview_sender=Subquery(latest.values("sender_type")[:1]),
+        # the row is marked when the agents' last reply was not delivered
+        last_reply_status=Subquery(latest_reply.values("delivery_status")[:1]),
     )
 
 
@@ -214,15 +291,24 @@ def conversation_row(user: User, company: Company, conversation_id: int) -> Conv
 UNREAD_CAP = 99
 
 
-def unread_conversations(user: User, company: Company) -> int:
-    """How many open conversations `user` works on (their own and the unassigned queue; all for
-    admins) have unread customer messages, capped at UNREAD_CAP + 1: the tab title's count."""
-    conversations = Conversation.objects.for_company(company).filter(
-        unread_count__gt=0, status__in=Conversation.OPEN_STATUSES
-    )
-    if user.is_agent:
-        conversations = conversations.filter(Q(assigned_user=user) | Q(assigned_user__isnull=True))
-    return len(conversations.order_by().values_list("pk", flat=True)[: UNREAD_CAP + 1])
+def _searched_rows(
+    conversations: QuerySet, company: Company, text: str, *, after: "Cursor | None", limit: int
+) -> list[Conversation]:
+    matches = _matches(company, text)
+    older_than = after.older() if after is not None else None
+    if matches is None:  # only spaces typed: the plain list
+        page = conversations
+    else:
+        page = _searched_page(conversations, company, matches, older_than=older_than, limit=limit)
+    if isinstance(page, list):
+        rows = with_row_fields(Conversation.objects.for_company(company), company).filter(
+            pk__in=page
+        )
+        return list(rows.order_by("-last_message_at", "-id"))
+    page = with_row_fields(page, company)
+    if older_than is not None:
+        page = page.filter(older_than)
+    return list(page.order_by("-last_message_at", "-id")[: limit + 1])
 
 
 @dataclass(frozen=True)
@@ -242,19 +328,49 @@ def inbox_page(
     """One page of the list, newest activity first, with customer, assignee and a preview of the
     last message in the same statement. `after` continues below a cursor ("load more");
     `through` re-renders everything down to a cursor (a poll after several "load more")."""
-    conversations = _searched(_filtered(user, company, flt, tab=flt.tab), company, flt.q)
-    conversations = with_row_fields(conversations, company)
-    if after is not None:
-        conversations = conversations.filter(after.older())
+    conversations = _filtered(user, company, flt, tab=flt.tab)
     limit = PAGE_SIZE
     if through is not None:
         conversations = conversations.filter(through.not_older())
         limit = 20 * PAGE_SIZE
-    rows = list(conversations.order_by("-last_message_at", "-id")[: limit + 1])
+    if flt.q:
+        try:
+            with statement_timeout(settings.DATABASE_SEARCH_TIMEOUT):
+                rows = _searched_rows(conversations, company, flt.q, after=after, limit=limit)
+        except StatementTimedOut as slow:
+            raise SearchTimedOut(flt.q) from slow
+    else:
+        conversations = with_row_fields(conversations, company)
+        if after is not None:
+            conversations = conversations.filter(after.older())
+        rows = list(conversations.order_by("-last_message_at", "-id")[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = Cursor(rows[-1].last_message_at, rows[-1].pk) if rows and has_more else None
     return InboxPage(rows=rows, next_cursor=next_cursor)
+
+
+# How far back a poll looks again before the newest change it has seen: a transaction that
+# stamped its change earlier but committed later is still caught. Changes already shown inside
+# that margin are named in the token (`handled`), so they are not sent twice.
+CHANGE_MARGIN = timedelta(seconds=2)
+CHANGES_PER_POLL = 200  # more changes than this since the last poll: the list is rendered whole
+# a token names at most this many changes within the margin (newest first; more, in a burst, are
+# looked at again by the next poll), so that it stays small in the poll's URL
+HANDLED_CHANGES = 40
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(moment: datetime) -> int:
+    """A time as whole microseconds since 1970 (as PostgreSQL's extract(epoch) * 10^6)."""
+    return (moment - EPOCH) // MICROSECOND
+
+
+def _from_micros(micros: int) -> datetime:
+    return EPOCH + micros * MICROSECOND
 
 
 @dataclass(frozen=True)
@@ -262,7 +378,9 @@ class TabCounts:
     mine: int
     unassigned: int
     all: int
-    version: str
+    unread: int  # the tab title's count, capped at UNREAD_CAP + 1
+    newest_change: datetime | None  # the company's newest conversation change when counted
+    recent_changes: tuple[tuple[int, int], ...]  # (id, updated_at µs) within CHANGE_MARGIN of it
 
     @staticmethod
     def label(n: int) -> str:
@@ -271,33 +389,39 @@ class TabCounts:
     def labels(self) -> dict[str, str]:
         return {tab: self.label(getattr(self, tab)) for tab in TABS}
 
+    @property
+    def unread_label(self) -> str | int:
+        return f"{UNREAD_CAP}+" if self.unread > UNREAD_CAP else self.unread
 
-def _version_sql(user: User, company_id: int) -> tuple[str, list]:
-    """SQL of the list's change token: newest conversation change plus who views what."""
-    sql = (
-        "(SELECT max(updated_at) FROM conversations_conversation WHERE company_id = %s)::text"
-        " || '|' || coalesce((SELECT string_agg(conversation_id || ':' || user_id, ','"
-        " ORDER BY conversation_id, user_id) FROM conversations_conversationviewer"
-        " WHERE company_id = %s AND seen_at > %s AND user_id <> %s), '')"
-    )
-    return sql, [company_id, company_id, timezone.now() - VIEWER_TTL, user.pk]
-
-
-def list_version(user: User, company: Company) -> str:
-    """The token an unchanged list poll compares against: one indexed statement."""
-    sql, params = _version_sql(user, company.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {sql}", params)
-        return cursor.fetchone()[0] or ""
+    @property
+    def numbers(self) -> tuple[int, int, int, int]:
+        return (self.mine, self.unassigned, self.all, self.unread)
 
 
 def _status_only(flt: InboxFilter) -> InboxFilter:
     return InboxFilter(tab=flt.tab, status=flt.status)
 
 
-def tab_counts(user: User, company: Company, flt: InboxFilter) -> TabCounts:
+def _unread_sql(user: User, company: Company) -> tuple[str, list]:
+    """How many open conversations `user` works on (their own and the unassigned queue; all for
+    admins) have unread customer messages, capped at UNREAD_CAP + 1: the tab title's count."""
+    conversations = Conversation.objects.for_company(company).filter(
+        unread_count__gt=0, status__in=Conversation.OPEN_STATUSES
+    )
+    if user.is_agent:
+        conversations = conversations.filter(Q(assigned_user=user) | Q(assigned_user__isnull=True))
+    capped = conversations.order_by().values("pk")[: UNREAD_CAP + 1]
+    sql, params = capped.query.sql_with_params()
+    return f"(SELECT count(*) FROM ({sql}) AS unread_rows)", list(params)
+
+
+def tab_counts(
+    user: User, company: Company, flt: InboxFilter, *, with_changes: bool = True
+) -> TabCounts:
     """How many conversations each tab holds in the chosen status, each count capped at
-    COUNT_CAP + 1 rows and served by an index, plus the list's change token: one statement.
+    COUNT_CAP + 1 rows and served by an index, how many of the user's have unread messages (the
+    tab title), and where the company's changes stand (the list poll's starting point): one
+    statement.
 
     Counts follow the status filter only (not channel or search), so each is a bounded
     index-only scan whatever the company's size. For an agent kept to their own and the
@@ -314,11 +438,36 @@ def tab_counts(user: User, company: Company, flt: InboxFilter) -> TabCounts:
     if limited:
         parts.append(f"{parts[0]} + {parts[1]}")
         params.extend(params[:])
-    version_sql, version_params = _version_sql(user, company.pk)
+    unread_sql, unread_params = _unread_sql(user, company)
+    parts.append(unread_sql)
+    params.extend(unread_params)
+    if with_changes:
+        # the newest changes (a probe of conv_company_updated_idx): the poll's starting point
+        parts.append(
+            "(SELECT json_agg(json_build_array(r.id, r.micros) ORDER BY r.micros DESC) FROM ("
+            " SELECT id, (extract(epoch FROM updated_at) * 1000000)::bigint AS micros"
+            " FROM conversations_conversation WHERE company_id = %s"
+            " ORDER BY updated_at DESC LIMIT %s) r)"
+        )
+        params.extend([company.pk, HANDLED_CHANGES])
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}, {version_sql}", [*params, *version_params])
-        mine, unassigned, everything, version = cursor.fetchone()
-    return TabCounts(mine=mine, unassigned=unassigned, all=everything, version=version or "")
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        row = cursor.fetchone()
+    mine, unassigned, everything, unread = row[:4]
+    newest, recent = None, ()
+    if with_changes and row[4]:
+        changes = [(int(pk), int(micros)) for pk, micros in row[4]]
+        newest = _from_micros(changes[0][1])
+        margin = _micros(newest - CHANGE_MARGIN)
+        recent = tuple(change for change in changes if change[1] > margin)
+    return TabCounts(
+        mine=mine,
+        unassigned=unassigned,
+        all=everything,
+        unread=unread,
+        newest_change=newest,
+        recent_changes=recent,
+    )
 
 
 @dataclass(frozen=True)
@@ -328,6 +477,7 @@ class RowPresence:
 
     viewers: dict[int, list[str]]
     seen_at: dict[int, datetime]
+    pairs: frozenset[tuple[int, int]] = frozenset()  # (conversation, colleague) viewing now
 
     def changed_since_seen(self, conversations: list[Conversation]) -> set[int]:
         """Conversations with a message newer than this user's last look (never opened: not
@@ -345,10 +495,12 @@ def row_presence(user: User, company: Company, conversation_ids: list[int]) -> R
         return RowPresence(viewers={}, seen_at={})
     viewers: dict[int, list[str]] = {}
     seen_at: dict[int, datetime] = {}
+    pairs = set()
+    fresh = timezone.now() - VIEWER_TTL
     rows = (
         ConversationViewer.objects.for_company(company)
         .filter(conversation_id__in=conversation_ids)
-        .filter(Q(user=user) | Q(seen_at__gt=timezone.now() - VIEWER_TTL))
+        .filter(Q(user=user) | Q(seen_at__gt=fresh))
         .values_list("conversation_id", "user_id", "seen_at", "user__first_name", "user__email")
         .order_by("conversation_id", "user__first_name")
     )
@@ -357,7 +509,217 @@ def row_presence(user: User, company: Company, conversation_ids: list[int]) -> R
             seen_at[conversation_id] = seen
         else:
             viewers.setdefault(conversation_id, []).append(first_name or email)
-    return RowPresence(viewers=viewers, seen_at=seen_at)
+            pairs.add((conversation_id, user_id))
+    return RowPresence(viewers=viewers, seen_at=seen_at, pairs=frozenset(pairs))
+
+
+# ---------------------------------------------------------------- the list poll
+class ListToken(BaseModel):
+    """What a rendered list showed, sent back by its poll (`v`): where the company's changes
+    stood (`top`, µs) and the changes within CHANGE_MARGIN of it already shown (`handled`), the
+    colleagues viewing its rows (`viewers`: conversation, user) and its numbers (`counts`:
+    Mine, Unassigned, All, unread)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    top: int = Field(ge=0)
+    handled: list[tuple[int, int]] = Field(default_factory=list, max_length=HANDLED_CHANGES)
+    viewers: list[tuple[int, int]] = Field(default_factory=list, max_length=2000)
+    counts: tuple[int, int, int, int]
+
+    @classmethod
+    def parse(cls, value: str | None) -> "ListToken | None":
+        """The token, or None when it is missing or not one of ours (then the list is
+        rendered whole)."""
+        if not value:
+            return None
+        try:
+            return cls.model_validate_json(value)
+        except ValidationError:
+            return None
+
+    def __str__(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def after(
+        cls,
+        newest: datetime | None,
+        changes: "list[tuple[int, int]] | tuple[tuple[int, int], ...]",
+        *,
+        viewers: "set[tuple[int, int]] | frozenset[tuple[int, int]]",
+        counts: tuple[int, int, int, int],
+        top: int = 0,
+    ) -> "ListToken":
+        """A token that has seen everything up to `newest` and the `changes` listed."""
+        top = max(top, _micros(newest) if newest else 0)
+        margin = _micros(_from_micros(top) - CHANGE_MARGIN) if top else 0
+        handled = sorted(
+            {(pk, micros) for pk, micros in changes if micros > margin},
+            key=lambda change: change[1],
+        )
+        return cls(
+            top=top,
+            handled=handled[-HANDLED_CHANGES:],
+            viewers=sorted(viewers),
+            counts=counts,
+        )
+
+
+@dataclass(frozen=True)
+class ListChanges:
+    """What a list poll must change on the agent's screen; nothing (`unchanged`) means 204."""
+
+    token: ListToken
+    rows: list[Conversation]  # to show: updated in place, or new to the list
+    removed: list[int]  # shown, no longer in this list
+    counts: TabCounts | None  # when a number changed
+    presence: RowPresence | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.rows and not self.removed and self.counts is None
+
+
+class ListTooChanged(Exception):
+    """More changed since the last poll than is worth patching: render the list whole."""
+
+
+def _visible_sql(user: User) -> str:
+    if sees_only_own_and_unassigned(user):
+        return "(c.assigned_user_id = %(user)s OR c.assigned_user_id IS NULL)"
+    return "TRUE"
+
+
+def _matching(user: User, company: Company, flt: InboxFilter, ids: set[int]) -> list[Conversation]:
+    """Of `ids`, the conversations in `user`'s list with this filter (search included), with
+    what a row shows: one statement."""
+    conversations = _filtered(user, company, flt, tab=flt.tab).filter(pk__in=ids)
+    search = parse_search(flt.q) if flt.q else None
+    if search is not None:
+        # a handful of rows: test each one (customer by id, messages by conversation)
+        customer = search.apply(
+            Customer.objects.for_company(company).filter(pk=OuterRef("customer_id")),
+            document=customer_search_vector(),
+            text=customer_search_text(),
+        )
+        condition = Exists(customer)
+        if search.query is not None:
+            messages = search.apply(
+                Message.objects.for_company(company).filter(conversation_id=OuterRef("pk")),
+                document=message_search_vector(),
+                text="content",
+            )
+            condition = condition | Exists(messages)
+        conversations = conversations.filter(condition)
+    return list(with_row_fields(conversations, company))
+
+
+def list_changes(
+    user: User,
+    company: Company,
+    flt: InboxFilter,
+    token: ListToken,
+    *,
+    shown: list[int],
+    through: Cursor | None,
+) -> ListChanges:
+    """What changed in what `user` sees since `token`: rows of their list (`shown`, down to
+    `through`), its tab counts and unread count, and who views its rows.
+
+    One statement when nothing changed for them: the company's conversations changed since the
+    token (an index probe of conv_company_updated_idx) and the colleagues viewing the shown rows.
+    A change the user cannot see (a colleague's conversation when the company keeps agents to
+    their own) stops there. A visible one costs the counts statement, and the changed rows one
+    more, rendered alone. Raises ListTooChanged when more than CHANGES_PER_POLL changed."""
+    shown_set = set(shown)
+    since = (
+        _from_micros(token.top) - CHANGE_MARGIN if token.top else datetime.min.replace(tzinfo=UTC)
+    )
+    params = {
+        "company": company.pk,
+        "since": since,
+        "cap": CHANGES_PER_POLL + 1,
+        "shown": sorted(shown_set),
+        "fresh": timezone.now() - VIEWER_TTL,
+        "user": user.pk,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT
+                (SELECT json_agg(json_build_array(ch.id, ch.assigned_user_id, ch.micros))
+                 FROM (SELECT id, assigned_user_id,
+                              (extract(epoch FROM updated_at) * 1000000)::bigint AS micros
+                       FROM conversations_conversation
+                       WHERE company_id = %(company)s AND updated_at > %(since)s
+                       ORDER BY updated_at DESC LIMIT %(cap)s) ch),
+                (SELECT json_agg(json_build_array(v.conversation_id, v.user_id))
+                 FROM conversations_conversationviewer v
+                 JOIN conversations_conversation c
+                   ON c.company_id = %(company)s AND c.id = v.conversation_id
+                 WHERE v.company_id = %(company)s AND v.conversation_id = ANY(%(shown)s::bigint[])
+                   AND v.seen_at > %(fresh)s AND v.user_id <> %(user)s
+                   AND {_visible_sql(user)})""",
+            params,
+        )
+        changed_rows, viewer_rows = cursor.fetchone()
+    changed_rows = changed_rows or []
+    if len(changed_rows) > CHANGES_PER_POLL:
+        raise ListTooChanged
+    viewers = {(int(c), int(u)) for c, u in viewer_rows or []}
+    handled = set(map(tuple, token.handled))
+    fresh_changes = [
+        (int(pk), assignee, int(micros))
+        for pk, assignee, micros in changed_rows
+        if (pk, micros) not in handled
+    ]
+    limited = sees_only_own_and_unassigned(user)
+    visible_changes = {
+        pk
+        for pk, assignee, _ in fresh_changes
+        if pk in shown_set or not limited or assignee in (None, user.pk)
+    }
+    before = {tuple(pair) for pair in token.viewers}
+    presence_changed = {c for c, _ in before ^ viewers if c in shown_set}
+    newest = max((micros for *_, micros in fresh_changes), default=0)
+    all_changes = [(pk, micros) for pk, _, micros in fresh_changes] + list(handled)
+    counts = None
+    if visible_changes:
+        counts = tab_counts(user, company, flt, with_changes=False)
+        if counts.numbers == tuple(token.counts):
+            counts = None
+    candidates = visible_changes | presence_changed
+    rows: list[Conversation] = []
+    removed: list[int] = []
+    presence = None
+    if candidates:
+        matching = _matching(user, company, flt, candidates)
+        found = {c.pk for c in matching}
+        removed = sorted(pk for pk in candidates & shown_set if pk not in found)
+        rows = [
+            c
+            for c in matching
+            if c.pk in shown_set
+            or through is None
+            or (c.last_message_at, c.pk) >= (through.last_message_at, through.id)
+        ]
+        rows.sort(key=lambda c: (c.last_message_at, c.pk), reverse=True)
+        if rows:
+            presence = row_presence(user, company, [c.pk for c in rows])
+            viewers = {pair for pair in viewers if pair[0] not in presence_changed} | set(
+                presence.pairs
+            )
+    viewers = {pair for pair in viewers if pair[0] not in removed}
+    new_token = ListToken.after(
+        _from_micros(newest) if newest else None,
+        all_changes,
+        viewers=viewers,
+        counts=counts.numbers if counts else tuple(token.counts),
+        top=token.top,
+    )
+    return ListChanges(
+        token=new_token, rows=rows, removed=removed, counts=counts, presence=presence
+    )
 
 
 def conversation_exists(company: Company, conversation_id: int) -> bool:
@@ -398,17 +760,96 @@ def chat_messages(
         )
     newest_first = list(messages.order_by("-timestamp", "-id")[: limit + 1])
     return MessagePage(
-        messages=list(reversed(newest_first[:limit])), has_earlier=len(newest_first) > limit
+        messages=with_message_details(list(reversed(newest_first[:limit]))),
+        has_earlier=len(newest_first) > limit,
     )
 
 
 def messages_after(conversation: Conversation, after_id: int) -> list[Message]:
+    return with_message_details(
+        list(
+            Message.objects.filter(
+                company_id=conversation.company_id, conversation=conversation, pk__gt=after_id
+            )
+            .select_related("sender_user")
+            .order_by("timestamp", "id")[:200]
+        )
+    )
+
+
+def with_message_details(messages: list[Message]) -> list[Message]:
+    """What the chat shows beside a message's text: its files (`message.files`) and the message
+    it answers or reacts to (`message.quoted`). One query each, only when some message has
+    them, scoped to the company (no query at all for a chat of plain text)."""
+    if not messages:
+        return messages
+    company_id = messages[0].company_id
+    with_files = [m.pk for m in messages if m.kind in MEDIA_KINDS]
+    files: dict[int, list[MessageAttachment]] = {}
+    if with_files:
+        for attachment in MessageAttachment.objects.filter(
+            company_id=company_id, message_id__in=with_files
+        ).order_by("id"):
+            files.setdefault(attachment.message_id, []).append(attachment)
+    quoted_ids = {m.reply_to_id for m in messages if m.reply_to_id}
+    quoted = (
+        Message.objects.filter(company_id=company_id, pk__in=quoted_ids).in_bulk()
+        if quoted_ids
+        else {}
+    )
+    for message in messages:
+        message.files = files.get(message.pk, [])
+        message.quoted = quoted.get(message.reply_to_id)
+    return messages
+
+
+def attachment_for(user: User, company: Company, attachment_id: int) -> MessageAttachment:
+    """A stored file of a conversation `user` may see (DoesNotExist otherwise: a 404)."""
+    attachment = MessageAttachment.objects.filter(
+        company_id=company.pk, pk=attachment_id, state=MessageAttachment.State.STORED
+    ).get()
+    conversation_id = (
+        Message.objects.filter(company_id=company.pk, pk=attachment.message_id)
+        .values_list("conversation_id", flat=True)
+        .get()
+    )
+    if not visible_conversations(user, company).filter(pk=conversation_id).exists():
+        raise MessageAttachment.DoesNotExist("Not in this user's view.")
+    return attachment
+
+
+# how far before the previous poll's token a status change is looked for again: a change
+# committed late (its transaction began before the token's) is still re-rendered
+DELIVERY_CHANGE_MARGIN = timedelta(seconds=30)
+
+
+def changed_since(version: str) -> datetime | None:
+    """When the chat state a poll sent back (`ChatState.version`) was taken, less a margin."""
+    stamp = version.split("|", 1)[0]
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if timezone.is_naive(moment):
+        return None
+    return moment - DELIVERY_CHANGE_MARGIN
+
+
+def delivery_changes(
+    conversation: Conversation, since: datetime, *, through_id: int
+) -> list[Message]:
+    """Agent messages up to `through_id` (those the chat shows) whose delivery status changed
+    since `since`, for the poll to re-render their status alone."""
     return list(
         Message.objects.filter(
-            company_id=conversation.company_id, conversation=conversation, pk__gt=after_id
+            company_id=conversation.company_id,
+            conversation=conversation,
+            status_changed_at__gt=since,
+            sender_type=Message.SenderType.AGENT,
+            pk__lte=through_id,
         )
         .select_related("sender_user")
-        .order_by("timestamp", "id")[:200]
+        .order_by("id")[:100]
     )
 
 

@@ -1,45 +1,100 @@
-"""Background work for conversations, run by `manage.py db_worker` (Django's Tasks framework)."""
+"""Background work for conversations, run by `manage.py db_worker` (Django's Tasks framework).
 
+Django's Tasks has no retries of its own: `deliver_message` schedules its own next attempt
+(`run_after`), and `manage.py sweep_deliveries` queues again the messages whose task was lost.
+"""
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
 from django.tasks import task
 
-from conversations.models import Message
-from conversations.services import record_delivery
-from inboxes.channels import OutboundMessage, SendError, adapter_for
+from conversations.models import Conversation, Message, MessageAttachment
+from conversations.services import delivery
+from customers.models import Customer
+from customers.selectors import identity_for
+from inboxes.channels import OutboundAttachment, OutboundMessage, SendError, adapter_for
+from inboxes.models import Inbox
+
+logger = logging.getLogger(__name__)
 
 
-def _recipient(message: Message) -> str:
-    from conversations.services import CHANNEL_IDENTITY
+def _outbound(message: Message) -> tuple[Inbox, OutboundMessage]:
+    """The inbox and what to send, read row by row with the company (one shard each)."""
+    company_id = message.company_id
+    inbox = Inbox.objects.get(company_id=company_id, pk=message.inbox_id)
+    customer_id = (
+        Conversation.objects.filter(company_id=company_id, pk=message.conversation_id)
+        .values_list("customer_id", flat=True)
+        .get()
+    )
+    customer = Customer.objects.get(company_id=company_id, pk=customer_id)
+    reply_to = ""
+    if message.reply_to_id:
+        reply_to = (
+            Message.objects.filter(company_id=company_id, pk=message.reply_to_id)
+            .values_list("provider_message_id", flat=True)
+            .first()
+            or ""
+        )
+    attachments = []
+    for attachment in MessageAttachment.objects.filter(
+        company_id=company_id, message_id=message.pk
+    ):
+        with attachment.file.open("rb") as stored:
+            content = stored.read()
+        attachments.append(
+            OutboundAttachment(
+                kind=attachment.kind,
+                filename=attachment.filename,
+                mime_type=attachment.mime_type,
+                content=content,
+            )
+        )
+    outbound = OutboundMessage(
+        recipient=identity_for(customer, inbox)
+        or getattr(customer, adapter_for(inbox).contact_field, ""),
+        text=message.content,
+        attachments=tuple(attachments),
+        reply_to_provider_id=reply_to or message.reply_to_provider_id,
+    )
+    return inbox, outbound
 
-    customer = message.conversation.customer
-    return getattr(customer, CHANNEL_IDENTITY[message.conversation.channel])
+
+def _enqueue_retry(company_id: int, message_id: int, retry_at: datetime) -> None:
+    """Queue the next attempt for `retry_at`; a backend that cannot defer (the immediate one)
+    leaves it to the sweep."""
+    if deliver_message.get_backend().supports_defer:
+        deliver_message.using(run_after=retry_at).enqueue(
+            company_id=company_id, message_id=message_id
+        )
 
 
 @task
 def deliver_message(company_id: int, message_id: int) -> str:
-    """Send one pending agent message through its inbox's channel adapter."""
-    message = (
-        Message.objects.select_related("conversation__customer", "inbox")
-        .filter(company_id=company_id, pk=message_id, delivery_status="pending")
-        .first()
-    )
-    if message is None or message.inbox is None:
-        return "nothing to send"
-    adapter = adapter_for(message.inbox)
-    outbound = OutboundMessage(recipient=_recipient(message), text=message.content)
+    """Send one pending agent message through its inbox's channel adapter, once: claim it, send,
+    record `sent` with the provider's id, or schedule a retry, or record why it failed."""
+    claim = delivery.claim_message(company_id=company_id, message_id=message_id)
+    if claim is None:
+        return "not claimed: already sent, not due, or another worker has it"
+    if claim.attempt > settings.DELIVERY_MAX_ATTEMPTS:
+        delivery.give_up(claim)
+        return "failed: too many attempts"
+    message = Message.objects.get(company_id=company_id, pk=message_id)
     try:
-        result = adapter.send(message.inbox, outbound)
+        inbox, outbound = _outbound(message)
+        result = adapter_for(inbox).send(inbox, outbound)
     except SendError as error:
-        record_delivery(
-            company_id=company_id,
-            message_id=message_id,
-            status=Message.DeliveryStatus.FAILED,
-            error=str(error),
-        )
-        return f"failed: {error}"
-    record_delivery(
-        company_id=company_id,
-        message_id=message_id,
-        status=Message.DeliveryStatus.SENT,
-        provider_message_id=result.provider_message_id,
-    )
-    return "sent"
+        outcome = error
+    except Exception as bug:  # a bug or a broken file must not strand the message
+        logger.exception("Sending message %s of company %s failed", message_id, company_id)
+        outcome = SendError(f"The hub could not send it ({type(bug).__name__}).", code="internal")
+    else:
+        delivery.record_sent(claim, result.provider_message_id)
+        return f"sent: {result.provider_message_id}"
+    retry_at = delivery.record_failure(claim, outcome)
+    if retry_at is not None:
+        _enqueue_retry(company_id, message_id, retry_at)
+        return f"retry at {retry_at.isoformat()}: {outcome}"
+    return f"failed: {outcome}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations import views
+from conversations import attachment_views, views
 
 app_name = "conversations"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("c/<int:pk>/read/", views.mark_read, name="read"),
     path("c/<int:pk>/customer/", views.edit_customer, name="customer"),
     path("c/<int:pk>/messages/<int:message_pk>/retry/", views.retry, name="retry"),
+    path("files/<int:pk>/", attachment_views.attachment, name="attachment"),
 ]

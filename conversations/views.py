@@ -6,6 +6,9 @@ from an agent, is a 404; a colleague's conversation is read-only to an agent (40
 on any change).
 """
 
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +24,7 @@ from conversations.forms import (
     AssignForm,
     CustomerProfileForm,
     EarlierForm,
+    ListPollForm,
     MoreConversationsForm,
     PollForm,
     ReplyForm,
@@ -31,11 +35,13 @@ from conversations.forms import (
 from conversations.models import Conversation, Message
 from customers.selectors import customers_of
 from customers.services import update_customer_profile
+from hub.database import StatementTimedOut, statement_timeout
 from hub.forms import InvalidInput, add_service_errors, first_error, parse
 from inboxes.models import Channel
 from inboxes.selectors import inboxes_of
 
 TEMPLATE = "conversations/inbox.html"
+LIST_VERSION_HEADER = "X-List-Version"  # a 204 poll's new token (static/js/app.js keeps it)
 inbox_staff = role_required(Role.AGENT, Role.COMPANY_ADMIN)
 NOT_IN_VIEW = "This conversation is not in your view any more. Go back to the inbox."
 STATUS_FILTER_LABELS = {"open": "Open", "any": "Any status", "in-progress": "In progress"}
@@ -64,9 +70,25 @@ def _conversation_or_404(request: HttpRequest, pk: int) -> Conversation:
         raise Http404(NOT_IN_VIEW) from missing
 
 
-def _row_context(request: HttpRequest, rows: list[Conversation]) -> dict:
-    presence = selectors.row_presence(request.user, request.company, [c.pk for c in rows])
-    return {"viewers": presence.viewers, "changed": presence.changed_since_seen(rows)}
+def _row_context(
+    request: HttpRequest,
+    rows: list[Conversation],
+    presence: selectors.RowPresence | None = None,
+) -> dict:
+    if presence is None:
+        presence = selectors.row_presence(request.user, request.company, [c.pk for c in rows])
+    return {
+        "viewers": presence.viewers,
+        "changed": presence.changed_since_seen(rows),
+        "presence": presence,
+    }
+
+
+SEARCH_TIMED_OUT = (
+    "This search took too long and was stopped. Try a longer or rarer word, a whole email "
+    "address or phone number, or narrow the list with the filters."
+)
+POLL_TIMED_OUT = "The hub is slow to answer."
 
 
 def _list_context(
@@ -76,18 +98,32 @@ def _list_context(
     open_id: int | None,
     through: selectors.Cursor | None = None,
 ) -> dict:
-    page = selectors.inbox_page(request.user, request.company, flt, through=through)
+    # counted first: the token's starting point is then older than anything the page shows
     counts = selectors.tab_counts(request.user, request.company, flt)
-    unread = selectors.unread_conversations(request.user, request.company)
+    search_timed_out = False
+    try:
+        page = selectors.inbox_page(request.user, request.company, flt, through=through)
+    except selectors.SearchTimedOut:
+        page, search_timed_out = selectors.InboxPage(rows=[], next_cursor=None), True
+    row_context = _row_context(request, page.rows)
+    token = selectors.ListToken.after(
+        counts.newest_change,
+        counts.recent_changes,
+        viewers=row_context["presence"].pairs,
+        counts=counts.numbers,
+    )
     return {
         "flt": flt,
         "query": urlencode({k: v for k, v in flt.as_query().items() if v}),
         "tab_query": urlencode({k: v for k, v in flt.as_query().items() if v and k != "tab"}),
         "page": page,
+        "search_timed_out": search_timed_out,
+        "search_timed_out_text": SEARCH_TIMED_OUT,
         "counts": counts,
         "count_labels": counts.labels(),
-        "unread_total": f"{selectors.UNREAD_CAP}+" if unread > selectors.UNREAD_CAP else unread,
-        **_row_context(request, page.rows),
+        "unread_total": counts.unread_label,
+        "list_token": str(token),
+        **row_context,
         "open_id": open_id,
         "channels": Channel.choices,
         "status_filters": [
@@ -155,14 +191,63 @@ def inbox(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def _conversation_list(
     request: HttpRequest, flt: selectors.InboxFilter, *, open_id: int | None
 ) -> HttpResponse:
-    """The list partial. A poll sends the token it rendered with (`v`); unchanged, it gets 204
-    after one statement and nothing is rendered."""
-    token = request.GET.get("v")
-    if token is not None and token == selectors.list_version(request.user, request.company):
-        return HttpResponse(status=204)
-    through = selectors.Cursor.parse(request.GET.get("through"))
-    context = _list_context(request, flt, open_id=open_id, through=through)
+    """The list partial. A poll sends the token it rendered with (`v`), the rows it shows and
+    how far down: unchanged for this user, it gets 204 after one statement; otherwise only the
+    rows that changed, the numbers and a new token, each swapped into place (#list-updates)."""
+    params = parse(ListPollForm, request.GET)
+    token = selectors.ListToken.parse(params["v"]) if "v" in request.GET else None
+    if token is not None:
+        try:
+            with statement_timeout(settings.DATABASE_POLL_TIMEOUT):
+                changes = selectors.list_changes(
+                    request.user,
+                    request.company,
+                    flt,
+                    token,
+                    shown=params["shown"],
+                    through=params["through"],
+                )
+        except StatementTimedOut:
+            return HttpResponse(POLL_TIMED_OUT, status=503, content_type="text/plain")
+        except selectors.ListTooChanged:
+            pass  # render the list whole
+        else:
+            if not (changes.rows and not params["shown"]):  # rows for an empty list: render it
+                return _list_updates(request, flt, changes, open_id=open_id)
+    context = _list_context(request, flt, open_id=open_id, through=params["through"])
     return render(request, f"{TEMPLATE}#conversation_list", context)
+
+
+def _list_updates(
+    request: HttpRequest,
+    flt: selectors.InboxFilter,
+    changes: selectors.ListChanges,
+    *,
+    open_id: int | None,
+) -> HttpResponse:
+    if changes.unchanged:
+        response = HttpResponse(status=204)
+        response[LIST_VERSION_HEADER] = str(changes.token)
+        return response
+    context = {
+        "flt": flt,
+        "query": urlencode({k: v for k, v in flt.as_query().items() if v}),
+        "tab_query": urlencode({k: v for k, v in flt.as_query().items() if v and k != "tab"}),
+        "rows": changes.rows,
+        "removed": changes.removed,
+        "open_id": open_id,
+        "list_token": str(changes.token),
+        **_row_context(request, changes.rows, changes.presence),
+    }
+    if changes.counts is not None:
+        context.update(
+            counts=changes.counts,
+            count_labels=changes.counts.labels(),
+            unread_total=changes.counts.unread_label,
+        )
+    response = render(request, f"{TEMPLATE}#list_updates", context)
+    response["HX-Reswap"] = "none"  # everything in it is swapped out of band
+    return response
 
 
 @inbox_staff
@@ -172,7 +257,10 @@ def more_conversations(request: HttpRequest) -> HttpResponse:
     """ "Load more": the rows below a cursor (keyset pagination, never OFFSET)."""
     params = parse(MoreConversationsForm, request.GET)
     flt = _filter(request)
-    page = selectors.inbox_page(request.user, request.company, flt, after=params["after"])
+    try:
+        page = selectors.inbox_page(request.user, request.company, flt, after=params["after"])
+    except selectors.SearchTimedOut:
+        return HttpResponse(SEARCH_TIMED_OUT, status=503, content_type="text/plain")
     return render(
         request,
         f"{TEMPLATE}#conversation_rows",
@@ -203,7 +291,8 @@ def chat_poll(request: HttpRequest, pk: int) -> HttpResponse:
     if params["v"] == state.version:
         return HttpResponse(status=204)
     conversation = _conversation_or_404(request, pk)
-    return _chat_update(request, conversation, params, state=state)
+    since = selectors.changed_since(params["v"]) if params["v"] else None
+    return _chat_update(request, conversation, params, state=state, statuses_since=since)
 
 
 def _chat_update(
@@ -217,21 +306,29 @@ def _chat_update(
     notice: dict | None = None,
     with_row: bool = False,
     status: int = 200,
+    statuses_since: datetime | None = None,
 ) -> HttpResponse:
     """A response that swaps the poller and, out of band, appends the messages newer than the
     newest the chat showed (`chat_state["last_seen"]`), refreshes the header and the chat state,
     and swaps the composer when given or when the conversation became writable or read-only
-    for this user since the chat rendered it (`chat_state["rw"]`)."""
+    for this user since the chat rendered it (`chat_state["rw"]`). A poll (`statuses_since`)
+    also re-renders the delivery status of shown messages whose status changed."""
     last_seen = chat_state.get("last_seen") or 0
     if new_messages is None:
         new_messages = selectors.messages_after(conversation, last_seen)
     newest = new_messages[-1].pk if new_messages else last_seen
+    delivery_changes = []
+    if statuses_since is not None and last_seen:
+        delivery_changes = selectors.delivery_changes(
+            conversation, statuses_since, through_id=last_seen
+        )
     header = _header_context(request, conversation, state)
     can_work = header["can_work"]
     shown_rw = chat_state.get("rw")
     context = {
         **header,
         "new_messages": new_messages,
+        "delivery_changes": delivery_changes,
         "last_seen": max(newest, last_seen),
         "composer": composer,
         "swap_composer": composer is not None or (shown_rw is not None and shown_rw != can_work),
@@ -268,7 +365,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     """Send from the composer. The draft comes back in the box on any error; a colleague's
     conversation (read-only) is refused with 403 and the reason."""
     conversation = _conversation_or_404(request, pk)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     draft = request.POST.get("content", "")
     if not form.is_valid():
         composer = {"draft": draft, "error": first_error(form)}
@@ -281,19 +378,30 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             conversation_id=conversation.pk,
             content=chat_state["content"],
             last_seen_message_id=chat_state["last_seen"],
+            attachment=chat_state["attachment"],
+            reply_to_id=chat_state["reply_to"],
         )
     except Conversation.DoesNotExist as missing:
         raise Http404(NOT_IN_VIEW) from missing
     except ValidationError as error:
-        composer = {"draft": draft, "error": error.messages[0]}
+        composer = {
+            "draft": draft,
+            "error": error.messages[0],
+            "reply_to": chat_state["reply_to"],
+        }
         return _chat_update(request, conversation, chat_state, composer=composer, status=422)
     except services.NewActivity as activity:
-        composer = {"draft": draft, "error": activity.message, "is_guard": True}
+        composer = {
+            "draft": draft,
+            "error": activity.message,
+            "is_guard": True,
+            "reply_to": chat_state["reply_to"],
+        }
         return _chat_update(
             request,
             conversation,
             chat_state,
-            new_messages=activity.new_messages,
+            new_messages=selectors.with_message_details(activity.new_messages),
             composer=composer,
             status=409,
         )
@@ -319,6 +427,7 @@ def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
         raise Http404("That message is not in this conversation.") from missing
     except ValidationError as error:
         raise InvalidInput(error.messages[0]) from error
+    [message] = selectors.with_message_details([message])
     return render(
         request, f"{TEMPLATE}#message", {"message": message, "conversation": conversation}
     )

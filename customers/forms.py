@@ -1,27 +1,26 @@
 from django import forms
 
-E164 = r"^\+[1-9]\d{6,14}$"
-E164_ERROR = {"invalid": "Use the international format, e.g. +14155550100."}
+from inboxes.channels import adapter_for_kind
+
+
+def contact_field(kind: str, label: str) -> forms.Field:
+    """A customer's contact detail for one channel, checked the way its adapter says."""
+    adapter = adapter_for_kind(kind)
+    return forms.RegexField(
+        regex=adapter.contact_pattern,
+        required=False,
+        error_messages={"invalid": adapter.contact_error},
+        label=label,
+    )
 
 
 class CustomerForm(forms.Form):
     name = forms.CharField(max_length=200)
     email = forms.EmailField(required=False)
-    phone = forms.RegexField(regex=E164, required=False, error_messages=E164_ERROR)
-    whatsapp_number = forms.RegexField(
-        regex=E164, required=False, error_messages=E164_ERROR, label="WhatsApp number"
-    )
-    instagram_handle = forms.RegexField(
-        regex=r"^@?[A-Za-z0-9._]{1,30}$",
-        required=False,
-        error_messages={"invalid": "Letters, digits, dots and underscores, up to 30."},
-    )
-    facebook_id = forms.RegexField(
-        regex=r"^\d{5,20}$",
-        required=False,
-        error_messages={"invalid": "Digits only."},
-        label="Facebook ID",
-    )
+    phone = contact_field("phone", "Phone")
+    whatsapp_number = contact_field("whatsapp", "WhatsApp number")
+    instagram_handle = contact_field("instagram", "Instagram handle")
+    facebook_id = contact_field("facebook", "Facebook ID")
     is_vip = forms.BooleanField(required=False, label="VIP customer")
 
     def clean_instagram_handle(self) -> str:

@@ -6,14 +6,16 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 
 from accounts.models import User
+from companies.access import managed_company_id
 from customers.forms import CustomerForm
 from customers.models import IDENTITY_FIELDS, Customer
+from customers.services import add_contact_identities
 from hub.spreadsheet import unprotect
 
 MAX_ROWS = 10_000
@@ -139,16 +141,18 @@ def _check_rows(company_id: int, reader: csv.DictReader, preview: ImportPreview)
 
 def import_customers(actor: User, *, company_id: int, content: bytes) -> int:
     """Import every row, or none: the file is checked again, then inserted in one transaction."""
-    if not actor.manages_company(company_id):
-        raise PermissionDenied("Only this company's admins import customers.")
+    company_id = managed_company_id(
+        actor, company_id, refusal="Only this company's admins import customers."
+    )
     preview = read_customer_csv(company_id, content)
     if not preview.is_valid:
         raise ValidationError([f"Line {line}: {reason}" for line, reason in preview.errors])
     try:
         with transaction.atomic():
-            Customer.objects.bulk_create(
+            customers = Customer.objects.bulk_create(
                 [Customer(company_id=company_id, **row) for row in preview.rows], batch_size=1000
             )
+            add_contact_identities(customers)
     except IntegrityError as error:  # someone saved a clashing customer meanwhile
         raise ValidationError(
             "A customer with one of these details was just saved. Check the file again."

@@ -5,6 +5,7 @@ already there (by slug) is left as it is.
 """
 
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,8 @@ from accounts.models import Role, User
 from companies.models import Company
 from conversations.models import Conversation, Message
 from customers.models import Customer
+from customers.services import add_contact_identities
+from inboxes.channels import ChannelAdapter, all_adapters
 from inboxes.models import Channel, Inbox
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -217,6 +220,22 @@ def _customer_fields(index: int, name: str, rng: random.Random) -> dict[str, obj
     }
 
 
+def demo_credentials(company: Company, adapter: ChannelAdapter) -> dict[str, str]:
+    """Made-up credentials of the shape each channel's fields ask for: ids are digits (unique per
+    company), secrets are words. `make run` points the WhatsApp inbox at the local Graph server."""
+    values = {}
+    for n, field in enumerate(adapter.credential_fields, start=1):
+        if field.name.endswith("_id"):
+            values[field.name] = (
+                f"{company.pk}{n:02d}{zlib.crc32(adapter.kind.encode()) % 10**8:08d}"
+            )
+        elif field.name.endswith("port"):
+            values[field.name] = "587"
+        else:
+            values[field.name] = f"demo-{field.name.replace('_', '-')}-{company.slug}"
+    return values
+
+
 def _seed_company(spec: DemoCompany, progress: Callable[[str], None]) -> Company:
     rng = random.Random(spec.slug)
     company = Company.objects.create(
@@ -246,15 +265,19 @@ def _seed_company(spec: DemoCompany, progress: Callable[[str], None]) -> Company
         for first, last in spec.agents
     ]
     inboxes = {
-        channel: Inbox.objects.create(
-            company=company, kind=channel, name=f"{spec.name.split()[0]} {label}"
+        adapter.kind: Inbox.objects.create(
+            company=company,
+            kind=adapter.kind,
+            name=f"{spec.name.split()[0]} {adapter.label}",
+            credentials=demo_credentials(company, adapter),
         )
-        for channel, label in Channel.choices
+        for adapter in all_adapters()
     }
     customers = Customer.objects.bulk_create(
         Customer(company=company, **_customer_fields(i, name, rng))
         for i, name in enumerate(CUSTOMER_NAMES)
     )
+    add_contact_identities(customers)
     progress(f"  {spec.name}: {len(agents) + 1} staff, {len(customers)} customers")
 
     now = timezone.now()

@@ -4,6 +4,8 @@ Every variable is listed in the README's configuration table. With DATABASE_URL 
 PostgreSQL server is started under `.data/postgres` (see hub/embedded_postgres.py).
 """
 
+import base64
+import hashlib
 import os
 import secrets
 from datetime import timedelta
@@ -48,6 +50,19 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
+
+
+def _credentials_keys() -> list[str]:
+    """Fernet keys that encrypt inbox secrets at rest, newest first: the first encrypts, every one
+    decrypts (rotation: put a new key first, run `manage.py rotate_credentials`, then drop the
+    old one). The last is always a key derived from SECRET_KEY, the development default: set
+    CREDENTIALS_KEY in production (a SECRET_KEY change would otherwise lose every secret)."""
+    derived = hashlib.sha256(b"service-hub inbox credentials\0" + SECRET_KEY.encode()).digest()
+    keys = env_list("CREDENTIALS_KEY", "")
+    return [*keys, base64.urlsafe_b64encode(derived).decode()]
+
+
+CREDENTIALS_KEYS = _credentials_keys()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -114,7 +129,7 @@ TEMPLATES = [
 # --- Database: DATABASE_URL, or the embedded PostgreSQL server
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
 else:
@@ -128,7 +143,30 @@ else:
     }
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+# Persistent connections (both servers): a web process keeps its connection for
+# DATABASE_CONN_MAX_AGE seconds instead of opening one per request (a new session costs the
+# server a process start and authentication, ~5 ms of its CPU); a connection that broke in the
+# meantime is noticed before the request uses it (CONN_HEALTH_CHECKS). 0 closes after every request.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", 60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No request runs unbounded (hub/database.py): PostgreSQL cancels any statement of the hub's
+# sessions after DATABASE_STATEMENT_TIMEOUT ms (below gunicorn's 30 s worker timeout); search and
+# polls ask for shorter ones. manage.py sets 0 (none) for commands other than runserver.
+DATABASE_STATEMENT_TIMEOUT = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT", 20_000))
+DATABASE_SEARCH_TIMEOUT = int(os.environ.get("DATABASE_SEARCH_TIMEOUT", 3_000))
+DATABASE_POLL_TIMEOUT = int(os.environ.get("DATABASE_POLL_TIMEOUT", 2_000))
+if DATABASE_STATEMENT_TIMEOUT:
+    from hub.database import connection_options
+
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
+        filter(
+            None,
+            [
+                DATABASES["default"]["OPTIONS"].get("options", ""),
+                connection_options(DATABASE_STATEMENT_TIMEOUT),
+            ],
+        )
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts and sign-in
@@ -229,6 +267,28 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_MAX_BYTES = int(os.environ.get("MEDIA_MAX_BYTES", str(25 * 1024 * 1024)))
 # a webhook body larger than this is refused with 413 before anything is stored
 WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(5 * 1024 * 1024)))
+
+# --- Outbound delivery (conversations.tasks.deliver_message, README "Delivery guarantee")
+# a send is tried at most this many times, then the message is failed with the last error
+DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "6"))
+# retry n waits a random time between half and all of min(MAX, BASE * 2^(n-1)) seconds
+DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("DELIVERY_RETRY_BASE_SECONDS", "2"))
+DELIVERY_RETRY_MAX_SECONDS = float(os.environ.get("DELIVERY_RETRY_MAX_SECONDS", "300"))
+# a provider's Retry-After is honoured up to this many seconds
+DELIVERY_RETRY_AFTER_MAX_SECONDS = float(os.environ.get("DELIVERY_RETRY_AFTER_MAX_SECONDS", "3600"))
+# a worker holds a message this long while sending (longer than a send's provider timeouts);
+# after that another worker may take it over
+DELIVERY_LEASE_SECONDS = float(os.environ.get("DELIVERY_LEASE_SECONDS", "120"))
+# `sweep_deliveries` re-enqueues a pending message whose lease expired, or that no worker took
+# this many seconds after it was due
+DELIVERY_SWEEP_AFTER_SECONDS = float(os.environ.get("DELIVERY_SWEEP_AFTER_SECONDS", "60"))
+# files an agent attaches to a reply: size and types (WhatsApp's image limit is 5 MB)
+OUTBOUND_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("OUTBOUND_ATTACHMENT_MAX_BYTES", str(5 * 1024 * 1024))
+)
+OUTBOUND_ATTACHMENT_TYPES = os.environ.get(
+    "OUTBOUND_ATTACHMENT_TYPES", "image/jpeg,image/png,application/pdf"
+).split(",")
 
 # email inboxes: how often the mailboxes are polled, where fetched mail goes (blank: it stays in
 # INBOX, marked seen), and an extra CA bundle to trust for IMAP/SMTP TLS (a private mail server)

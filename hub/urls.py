@@ -12,7 +12,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/set-password/<uidb64>/<token>/", SetPasswordView.as_view(), name="set-password"),
     path("inbox/", include("conversations.urls")),
-    path("company/inboxes/", include("inboxes.urls")),
+    path("", include("inboxes.urls")),  # /company/inboxes/... and /webhooks/...
     path("customers/", include("customers.urls")),
     path("company/", include("companies.urls")),
     path("system/", include("analytics.urls")),

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from companies.models import CompanyOwned, tenant_foreign_key
+from inboxes.encryption import EncryptedCredentialsField
 
 
 class Channel(models.TextChoices):
@@ -28,8 +29,9 @@ class Inbox(CompanyOwned):
     kind = models.CharField(max_length=20, choices=Channel)
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
-    # secrets (tokens, passwords): write-only in every form, never rendered back
-    credentials = models.JSONField(default=dict, blank=True)
+    # secrets (tokens, passwords): encrypted at rest (plain on the model), write-only in every
+    # form, never rendered back
+    credentials = EncryptedCredentialsField(default=dict, blank=True)
     webhook_key = models.CharField(max_length=64, default=new_webhook_key, editable=False)
     verify_token = models.CharField(max_length=64, default=new_verify_token)
     # where a pull channel left off (IMAP: UIDVALIDITY and the last UID stored), and when it last

@@ -4,18 +4,27 @@ Secrets are write-only: a blank secret field on edit keeps the stored value, and
 returned to a page or written to a log.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
+from companies.access import managed_company_id
 from companies.models import Company
 from inboxes.channels import adapter_for_kind
+from inboxes.encryption import SecretUnreadable, rotate_secrets
 from inboxes.models import Channel, Inbox
 
 
 def _check_manager(actor: User, company: Company) -> None:
-    if not actor.manages_company(company.pk):
-        raise PermissionDenied("Only this company's admins manage its inboxes.")
+    """NotFound outside the actor's company; PermissionDenied for its agents."""
+    managed_company_id(actor, company, refusal="Only this company's admins manage its inboxes.")
 
 
 def _check_channel_limit(company: Company) -> None:
@@ -27,6 +36,7 @@ def _check_channel_limit(company: Company) -> None:
         )
 
 
+@sensitive_variables("submitted", "stored", "values", "value")
 def _credentials(kind: str, submitted: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
     values, missing = {}, []
     for field in adapter_for_kind(kind).credential_fields:
@@ -51,6 +61,7 @@ def _clean_name(name: str) -> str:
     return name
 
 
+@sensitive_variables("credentials", "values")
 def create_inbox(
     actor: User, *, company: Company, kind: str, name: str, credentials: dict[str, str]
 ) -> Inbox:
@@ -65,6 +76,7 @@ def create_inbox(
         return Inbox.objects.create(company=company, kind=kind, name=name, credentials=values)
 
 
+@sensitive_variables("credentials")
 def update_inbox(
     actor: User, *, company: Company, inbox_id: int, name: str, credentials: dict[str, str]
 ) -> Inbox:
@@ -90,3 +102,41 @@ def set_inbox_active(actor: User, *, company: Company, inbox_id: int, is_active:
             inbox.is_active = is_active
             inbox.save(update_fields=["is_active", "updated_at"])
     return inbox
+
+
+@dataclass(frozen=True)
+class Rotation:
+    inboxes: int
+    secrets: int
+    unreadable: tuple[str, ...]  # "Inbox name (id 7): access_token", for the operator
+
+
+def rotate_credentials(*, progress: Callable[[str], None] = lambda line: None) -> Rotation:
+    """Re-encrypt every inbox's secrets with the newest CREDENTIALS_KEY (maintenance, from
+    `manage.py rotate_credentials`): one inbox at a time, row-locked, so an admin saving an inbox
+    meanwhile loses nothing. An inbox a key is missing for is left as it is and named."""
+    ids = list(Inbox.objects.order_by("company_id", "pk").values_list("company_id", "pk", "name"))
+    inboxes = secrets_count = 0
+    unreadable = []
+    for done, (company_id, inbox_id, name) in enumerate(ids, start=1):
+        with transaction.atomic():
+            stored = (
+                Inbox.objects.filter(company_id=company_id, pk=inbox_id)
+                .select_for_update()
+                .annotate(stored=Cast("credentials", TextField()))
+                .values_list("stored", flat=True)
+                .first()
+            )
+            if stored is None:
+                continue  # deleted meanwhile
+            try:
+                rotated, count = rotate_secrets(json.loads(stored) or {})
+            except SecretUnreadable as error:
+                unreadable.append(f"{name} (id {inbox_id}): {error}")
+                continue
+            if count:
+                Inbox.objects.filter(company_id=company_id, pk=inbox_id).update(credentials=rotated)
+                inboxes, secrets_count = inboxes + 1, secrets_count + count
+        if done % 100 == 0 or done == len(ids):
+            progress(f"{done}/{len(ids)} inboxes checked")
+    return Rotation(inboxes=inboxes, secrets=secrets_count, unreadable=tuple(unreadable))

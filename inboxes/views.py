@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import company_required, role_required
@@ -25,7 +27,9 @@ def _inbox_or_404(request: HttpRequest, pk: int) -> Inbox:
 
 
 def _webhook_url(request: HttpRequest, inbox: Inbox) -> str:
-    return request.build_absolute_uri(f"/webhooks/{inbox.kind}/{inbox.public_key}/")
+    return request.build_absolute_uri(
+        reverse("inboxes:webhook", kwargs={"kind": inbox.kind, "public_key": inbox.public_key})
+    )
 
 
 @company_admin
@@ -70,6 +74,7 @@ def _errors(error: ValidationError) -> dict:
     return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
 
 
+@sensitive_post_parameters()  # every field: the secrets stay out of error reports
 @company_admin
 @company_required
 def inbox_create(request: HttpRequest) -> HttpResponse:
@@ -104,6 +109,7 @@ def inbox_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters()
 @company_admin
 @company_required
 def inbox_edit(request: HttpRequest, pk: int) -> HttpResponse:

@@ -1,7 +1,9 @@
 """Shared test setup: production-like settings served over plain HTTP, factories, a browser."""
 
 import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -35,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # sign-in throttling needs a request in every authenticate(); tests/accounts/test_throttle.py
     # switches it on
     settings.AXES_ENABLED = False
+    # files tests store (message attachments) go to a folder of this run, not the checkout's
+    settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="hub-test-media-"))
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

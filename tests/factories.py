@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 import factory
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import Role, User
 from companies.models import Company
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, MessageAttachment
 from customers.models import Customer
 from inboxes.models import Channel, Inbox
 
@@ -75,3 +76,26 @@ class MessageFactory(factory.django.DjangoModelFactory):
     content = "Hello there"
     sender_type = Message.SenderType.CUSTOMER
     timestamp = factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=1))
+
+
+def stored_attachment(
+    conversation: Conversation,
+    *,
+    content: bytes = b"\x89PNG\r\n\x1a\n",
+    mime_type: str = "image/png",
+    filename: str = "photo.png",
+    kind: str = "image",
+) -> MessageAttachment:
+    """A customer's message with a downloaded file (written under MEDIA_ROOT)."""
+    message = MessageFactory(conversation=conversation, inbox=conversation.inbox, kind=kind)
+    attachment = MessageAttachment.objects.create(
+        company=conversation.company,
+        message=message,
+        kind=kind,
+        mime_type=mime_type,
+        filename=filename,
+        size=len(content),
+        state=MessageAttachment.State.STORED,
+    )
+    attachment.file.save(filename, ContentFile(content))
+    return attachment

@@ -27,6 +27,7 @@ from tests.factories import (
     CustomerFactory,
     MessageFactory,
     UserFactory,
+    stored_attachment,
 )
 from tests.test_permission_matrix import RULES, url_names
 
@@ -142,6 +143,7 @@ class World:
             conversation=self.conversation, sender_type="agent", delivery_status="failed"
         )
         self.member = UserFactory(company=self.company, role=Role.AGENT)
+        self.attachment = stored_attachment(self.conversation)
         CustomerFactory(company=self.company, name="Customer with a name")
 
     def undo_token(self) -> str:
@@ -165,6 +167,8 @@ class World:
             "failed_message": (self.conversation.pk, self.failed.pk),
             "staff_member": (self.member.pk,),
             "inbox": (self.conversation.inbox_id,),
+            "webhook": (self.conversation.inbox.kind, self.conversation.inbox.public_key),
+            "attachment": (self.attachment.pk,),
             "customer": (self.conversation.customer_id,),
             "company": (self.company.pk,),
         }[obj]

@@ -15,6 +15,7 @@ from tests.factories import (
     ConversationFactory,
     MessageFactory,
     UserFactory,
+    stored_attachment,
 )
 
 ROLES = ("anonymous", "agent", "company_admin", "super_admin")
@@ -162,6 +163,13 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         None,
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
     ),
+    # providers' address: Meta's GET handshake without the inbox's verify token is refused
+    "inboxes:webhook": ("get", "webhook", dict.fromkeys(ROLES, 403)),
+    "conversations:attachment": (
+        "get",
+        "attachment",
+        {"anonymous": SIGN_IN, "agent": 200, "company_admin": 200, "super_admin": 403},
+    ),
     "inboxes:list": (
         "get",
         None,
@@ -238,7 +246,7 @@ ADMIN_RULE = {"agent": 403, "company_admin": 403, "super_admin": 200}
 OBJECT_URLS = {
     name
     for name, (_, obj, _) in RULES.items()
-    if obj in {"conversation", "failed_message", "staff_member", "customer", "inbox"}
+    if obj in {"conversation", "failed_message", "staff_member", "customer", "inbox", "attachment"}
 }
 
 
@@ -280,9 +288,12 @@ class World:
         failed = MessageFactory(
             conversation=conversation, sender_type="agent", delivery_status="failed"
         )
+        inbox = conversation.inbox
         return {
             "conversation": (conversation.pk,),
             "failed_message": (conversation.pk, failed.pk),
+            "webhook": (inbox.kind, inbox.public_key),
+            "attachment": (stored_attachment(conversation).pk,),
             "staff_member": (UserFactory(company=company, role=Role.AGENT).pk,),
             "inbox": (conversation.inbox_id,),
             "customer": (conversation.customer_id,),

@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        companies.schema.CitusSession(),
         migrations.AddField(
             model_name='message',
             name='claimed_until',

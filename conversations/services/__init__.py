@@ -8,8 +8,13 @@ from conversations.services.common import (
     validate_agent_content,
 )
 from conversations.services.delivery import record_delivery
-from conversations.services.replies import NewActivity, retry_delivery, send_agent_reply
-from conversations.services.starting import CHANNEL_IDENTITY, NewCustomer, start_conversation
+from conversations.services.replies import (
+    NewActivity,
+    OutsideReplyWindow,
+    retry_delivery,
+    send_agent_reply,
+)
+from conversations.services.starting import NewCustomer, start_conversation
 from conversations.services.workflow import (
     HANDOVER_UNDO_SECONDS,
     assign_conversation,
@@ -21,10 +26,10 @@ from conversations.services.workflow import (
 )
 
 __all__ = [
-    "CHANNEL_IDENTITY",
     "HANDOVER_UNDO_SECONDS",
     "NewActivity",
     "NewCustomer",
+    "OutsideReplyWindow",
     "ReadOnlyConversation",
     "Status",
     "assign_conversation",

@@ -1,13 +1,18 @@
 """Agent replies: stored pending with the conversation update, delivered after commit."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from accounts.models import User
-from conversations.models import Conversation, Message
+from companies.access import acting_company_id
+from conversations.models import Conversation, Message, MessageAttachment
 from conversations.services.common import (
     Status,
     _locked_conversation,
@@ -27,6 +32,111 @@ class NewActivity(Exception):
         self.new_messages = new_messages
 
 
+# what a file must start with to be the type it claims (a renamed .exe is not a PDF)
+FILE_SIGNATURES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+@dataclass(frozen=True)
+class ReplyAttachment:
+    """A file an agent attached in the composer, checked: type, size, name."""
+
+    file: UploadedFile
+    mime_type: str
+    filename: str
+
+    @property
+    def kind(self) -> str:
+        return Message.Kind.IMAGE if self.mime_type.startswith("image/") else Message.Kind.DOCUMENT
+
+
+def _readable_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
+
+
+def check_reply_attachment(upload: UploadedFile) -> ReplyAttachment:
+    """The composer's file, if it is one of OUTBOUND_ATTACHMENT_TYPES (by its declared type and
+    its first bytes) and at most OUTBOUND_ATTACHMENT_MAX_BYTES; ValidationError saying why not."""
+    allowed = settings.OUTBOUND_ATTACHMENT_TYPES
+    limit = settings.OUTBOUND_ATTACHMENT_MAX_BYTES
+    if not upload.size:
+        raise ValidationError("That file is empty. Choose another one.", code="empty_file")
+    if upload.size > limit:
+        raise ValidationError(
+            f"That file is {_readable_size(upload.size)}; files can be at most "
+            f"{_readable_size(limit)}. Attach a smaller one.",
+            code="file_too_large",
+        )
+    mime_type = (upload.content_type or "").split(";")[0].strip().lower()
+    names = ", ".join(t.split("/")[-1].upper() for t in allowed)
+    if mime_type not in allowed:
+        raise ValidationError(
+            f"That kind of file cannot be sent. Attach one of: {names}.", code="file_type"
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    signatures = FILE_SIGNATURES.get(mime_type)
+    if signatures and not head.startswith(signatures):
+        raise ValidationError(
+            f"That file is not the {names} file its name says. Attach another one.",
+            code="file_type",
+        )
+    filename = get_valid_filename(upload.name.rsplit("/", 1)[-1])[-120:] or "file"
+    return ReplyAttachment(file=upload, mime_type=mime_type, filename=filename)
+
+
+class OutsideReplyWindow(ValidationError):
+    """The channel only accepts free-text replies for a while after the customer's last
+    message (WhatsApp: 24 hours); later ones need a template."""
+
+
+def _check_reply_window(conversation: Conversation, now: datetime) -> None:
+    """Refuse a free-text reply on a channel with a reply window (adapter.reply_window) when the
+    customer's last message through this inbox is older than the window."""
+    if conversation.inbox_id is None:
+        return
+    from inboxes.channels import adapter_for
+
+    adapter = adapter_for(conversation.inbox)
+    window = adapter.reply_window
+    if window is None:
+        return
+    company_id = conversation.company_id
+    same_inbox = Conversation.objects.filter(
+        company_id=company_id, customer_id=conversation.customer_id, inbox_id=conversation.inbox_id
+    ).values("id")
+    last_inbound = (
+        Message.objects.filter(
+            company_id=company_id,
+            conversation_id__in=same_inbox,
+            sender_type=Message.SenderType.CUSTOMER,
+        )
+        .order_by("-timestamp")
+        .values_list("timestamp", flat=True)
+        .first()
+    )
+    if last_inbound is not None and now - last_inbound <= window:
+        return
+    hours = int(window.total_seconds() // 3600)
+    since = (
+        "has not written to this number yet"
+        if last_inbound is None
+        else f"last wrote {timezone.localtime(last_inbound):%b %-d, %H:%M}"
+    )
+    raise OutsideReplyWindow(
+        f"{adapter.label} only accepts free-text replies within {hours} hours of the customer's "
+        f"last message, and {conversation.customer.name} {since}. Your draft is kept: send it "
+        "once they write again (template messages are not supported yet).",
+        code="outside_window",
+    )
+
+
 def _enqueue_delivery(message: Message) -> None:
     from conversations.tasks import deliver_message
 
@@ -36,15 +146,23 @@ def _enqueue_delivery(message: Message) -> None:
 
 
 def _write_agent_message(
-    user: User, conversation: Conversation, text: str, now: datetime
+    user: User,
+    conversation: Conversation,
+    text: str,
+    now: datetime,
+    attachment: ReplyAttachment | None = None,
+    reply_to: Message | None = None,
 ) -> Message:
-    """Store an agent's message; one for a provider is pending and queued for delivery on commit,
-    a note on a conversation logged by hand (no inbox) has nothing to deliver."""
+    """Store an agent's message (and its file); one for a provider is pending and queued for
+    delivery on commit, a note on a conversation logged by hand (no inbox) has nothing to
+    deliver."""
     message = Message.objects.create(
         company_id=conversation.company_id,
         conversation=conversation,
         inbox_id=conversation.inbox_id,
         content=text,
+        kind=attachment.kind if attachment else Message.Kind.TEXT,
+        reply_to=reply_to,
         sender_type=Message.SenderType.AGENT,
         sender_user=user,
         timestamp=now,
@@ -52,7 +170,20 @@ def _write_agent_message(
         delivery_status=Message.DeliveryStatus.PENDING
         if conversation.inbox_id
         else Message.DeliveryStatus.SENT,
+        status_changed_at=now,
     )
+    if attachment is not None:
+        stored = MessageAttachment(
+            company_id=conversation.company_id,
+            message=message,
+            kind=attachment.kind,
+            mime_type=attachment.mime_type,
+            filename=attachment.filename,
+            size=attachment.file.size,
+            state=MessageAttachment.State.STORED,
+        )
+        stored.file.save(attachment.filename, attachment.file, save=False)
+        stored.save()
     if conversation.inbox_id:
         _enqueue_delivery(message)
     return message
@@ -65,16 +196,34 @@ def send_agent_reply(
     conversation_id: int,
     content: str,
     last_seen_message_id: int | None,
+    attachment: UploadedFile | None = None,
+    reply_to_id: int | None = None,
 ) -> Message:
-    """Store an agent's reply as pending and queue its delivery once the transaction commits.
+    """Store an agent's reply (text, a file, or both; answering one message of the conversation
+    when `reply_to_id` is given) as pending and queue its delivery once the
+    transaction commits.
 
     Refused with NewActivity when a message newer than `last_seen_message_id` exists, so nobody
-    answers a conversation they have not fully read. Replying to an unassigned conversation claims
-    it; a new one moves to in-progress.
+    answers a conversation they have not fully read; with OutsideReplyWindow (nothing stored)
+    when the channel no longer accepts free text from us. Replying to an unassigned conversation
+    claims it; a new one moves to in-progress.
     """
-    text = validate_agent_content(content)
+    company_id = acting_company_id(user, company_id)
+    checked = check_reply_attachment(attachment) if attachment is not None else None
+    # a file may go without text
+    text = "" if checked and not content.strip() else validate_agent_content(content)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
+        _check_reply_window(conversation, timezone.now())
+        reply_to = None
+        if reply_to_id is not None:
+            reply_to = Message.objects.filter(
+                company_id=company_id, conversation=conversation, pk=reply_to_id
+            ).first()
+            if reply_to is None:
+                raise ValidationError(
+                    "The message you replied to is not in this conversation.", code="reply_to"
+                )
         newer = Message.objects.filter(company_id=company_id, conversation=conversation)
         if last_seen_message_id is not None:
             newer = newer.filter(pk__gt=last_seen_message_id)
@@ -82,7 +231,7 @@ def send_agent_reply(
         if newer:
             raise NewActivity(newer)
         now = timezone.now()
-        message = _write_agent_message(user, conversation, text, now)
+        message = _write_agent_message(user, conversation, text, now, checked, reply_to)
         if conversation.assigned_user_id is None:
             conversation.assigned_user = user
         if conversation.status == Status.NEW:
@@ -106,6 +255,7 @@ def retry_delivery(
 ) -> Message:
     """Queue a failed agent message of the conversation again (the retry button in the chat);
     Message.DoesNotExist if it has no such message."""
+    company_id = acting_company_id(user, company_id)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
         message = (
@@ -118,7 +268,22 @@ def retry_delivery(
             raise ValidationError("Only a failed message can be sent again.", code="not_failed")
         message.delivery_status = Message.DeliveryStatus.PENDING
         message.last_error = ""
-        message.save(update_fields=["delivery_status", "last_error"])
+        message.last_error_code = ""
+        message.delivery_attempts = 0
+        message.claimed_until = None
+        message.next_attempt_at = None
+        message.status_changed_at = timezone.now()
+        message.save(
+            update_fields=[
+                "delivery_status",
+                "last_error",
+                "last_error_code",
+                "delivery_attempts",
+                "claimed_until",
+                "next_attempt_at",
+                "status_changed_at",
+            ]
+        )
         _touch(company_id, message.conversation_id)
         _enqueue_delivery(message)
     return message

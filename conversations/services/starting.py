@@ -7,10 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from companies.access import acting_company_id
 from conversations.models import Conversation
 from conversations.services.common import Status, validate_agent_content
 from conversations.services.replies import _write_agent_message
 from customers.models import Customer
+from inboxes.channels import adapter_for_kind
 from inboxes.models import Channel, Inbox
 
 
@@ -22,15 +24,6 @@ class NewCustomer:
     whatsapp_number: str = ""
     instagram_handle: str = ""
     facebook_id: str = ""
-
-
-CHANNEL_IDENTITY = {
-    Channel.EMAIL: "email",
-    Channel.PHONE: "phone",
-    Channel.WHATSAPP: "whatsapp_number",
-    Channel.INSTAGRAM: "instagram_handle",
-    Channel.FACEBOOK: "facebook_id",
-}
 
 
 def start_conversation(
@@ -48,6 +41,7 @@ def start_conversation(
     or a phone call logged by hand (no inbox: the note is recorded, nothing is sent)."""
     from customers.services import create_customer
 
+    company_id = acting_company_id(user, company_id)
     if channel not in Channel.values:
         raise ValidationError({"channel": "Choose a channel."})
     text = validate_agent_content(content)
@@ -65,7 +59,7 @@ def start_conversation(
             )
             if inbox is None or inbox.kind != channel:
                 raise ValidationError({"inbox": "Choose an active inbox of this channel."})
-        identity = CHANNEL_IDENTITY[channel]
+        identity = adapter_for_kind(channel).contact_field
         if inbox is not None and not getattr(customer, identity):
             label = Customer._meta.get_field(identity).verbose_name
             raise ValidationError(

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import Role, User
+from companies.access import acting_company_id
 from conversations.models import Conversation
 from conversations.services.common import Status, _locked_conversation, _mark_read
 
@@ -13,6 +14,7 @@ from conversations.services.common import Status, _locked_conversation, _mark_re
 def change_status(
     user: User, *, company_id: int, conversation_id: int, status: str
 ) -> Conversation:
+    company_id = acting_company_id(user, company_id)
     if status not in Status.values:
         raise ValidationError("Choose one of: new, in progress, resolved, closed.", code="status")
     with transaction.atomic():
@@ -34,6 +36,7 @@ def assign_conversation(
     Agents work on their own and unassigned conversations only, so they can take, hand over or
     release those, never a colleague's (those are read-only to them).
     """
+    company_id = acting_company_id(user, company_id)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
         _set_assignee(conversation, assignee_id)
@@ -75,6 +78,7 @@ def handover_undo_token(user: User, conversation: Conversation, *, previous_id: 
 def undo_handover(user: User, *, company_id: int, conversation_id: int, token: str) -> Conversation:
     """Give a conversation back to whom it had before `user` handed it over, if nobody has
     changed its assignment since and the undo is recent."""
+    company_id = acting_company_id(user, company_id)
     try:
         handover = signing.loads(token, salt=_UNDO_SALT, max_age=HANDOVER_UNDO_SECONDS)
     except signing.SignatureExpired as expired:
@@ -102,6 +106,7 @@ def undo_handover(user: User, *, company_id: int, conversation_id: int, token: s
 
 def mark_conversation_read(user: User, *, company_id: int, conversation_id: int) -> Conversation:
     """The agent has seen the customer's messages: clear the unread badge."""
+    company_id = acting_company_id(user, company_id)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
         if conversation.unread_count:

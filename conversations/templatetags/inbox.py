@@ -36,3 +36,18 @@ def initial(name: str) -> str:
 @register.filter
 def get_item(mapping: dict, key: object) -> object:
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def reply_attachment_types() -> str:
+    """The composer's file input `accept`: OUTBOUND_ATTACHMENT_TYPES."""
+    from django.conf import settings
+
+    return ",".join(settings.OUTBOUND_ATTACHMENT_TYPES)
+
+
+@register.simple_tag
+def reply_attachment_limit() -> int:
+    from django.conf import settings
+
+    return settings.OUTBOUND_ATTACHMENT_MAX_BYTES

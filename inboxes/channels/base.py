@@ -151,6 +151,11 @@ class ChannelAdapter:
     # to one inbox (Messenger PSIDs, Instagram IGSIDs)
     identity_kind: ClassVar[str]
     identity_is_inbox_scoped: ClassVar[bool] = False
+    # the customer's editable contact detail for this channel (a Customer column), how it is
+    # checked in forms, and an example for the error message
+    contact_field: ClassVar[str]
+    contact_pattern: ClassVar[str] = ""
+    contact_error: ClassVar[str] = ""
     # Meta's GET hub.verify_token handshake
     uses_verify_token: ClassVar[bool] = False
     # how long after the customer's last message a free-text reply may go out (WhatsApp: 24 h)
@@ -161,12 +166,27 @@ class ChannelAdapter:
     def normalize_identity(self, value: str) -> str:
         return value.strip()
 
+    def contact_for_identity(self, value: str) -> str:
+        """The contact detail a customer first met through this identity gets (its column)."""
+        return value
+
+    def identity_for_contact(self, value: str) -> str:
+        """The identity a saved contact detail stands for, or "" when the contact column does not
+        address the customer on its own (page-scoped ids need the page's inbox)."""
+        return "" if self.identity_is_inbox_scoped else self.normalize_identity(value)
+
+    def account_id(self, inbox: "Inbox") -> str:
+        """The provider account the inbox is (events naming another one change nothing); ""
+        for channels whose deliveries do not name one."""
+        return ""
+
     def handshake(self, inbox: "Inbox", request: HttpRequest) -> HttpResponse:
         """Answer a provider's GET (subscription check); 405 for channels without one."""
         return HttpResponse("This address only accepts the provider's POST.", status=405)
 
-    def verify(self, inbox: "Inbox", request: HttpRequest) -> None:
-        """Raise WebhookRefused unless the request is the provider's (its signature)."""
+    def verify(self, inbox: "Inbox", request: HttpRequest, body: bytes) -> None:
+        """Raise WebhookRefused unless the request is the provider's (its signature of `body`,
+        the raw request body the view read within WEBHOOK_MAX_BYTES)."""
         raise WebhookRefused("This channel does not receive webhooks yet.", status=404)
 
     def parse(self, inbox: "Inbox", body: bytes, content_type: str) -> list[ParsedEvent]:

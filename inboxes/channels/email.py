@@ -249,6 +249,7 @@ class EmailAdapter(ChannelAdapter):
     icon = "channels/icons/email.html"
     identity_kind = "email"
     is_connected: ClassVar[bool] = True
+    contact_field = "email"
     credential_fields = (
         CredentialField("email_address", "Email address"),
         CredentialField("imap_host", "IMAP server"),

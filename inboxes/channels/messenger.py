@@ -10,6 +10,9 @@ class MessengerAdapter(MetaAdapter):
     label = "Facebook Messenger"
     icon = "channels/icons/facebook.html"
     identity_kind = "psid"
+    contact_field = "facebook_id"
+    contact_pattern = r"^\d{5,20}$"
+    contact_error = "Digits only."
     account_field = "page_id"
     token_field = "page_access_token"
     identity_is_inbox_scoped = True
@@ -25,6 +28,9 @@ class InstagramAdapter(MetaAdapter):
     label = "Instagram"
     icon = "channels/icons/instagram.html"
     identity_kind = "igsid"
+    contact_field = "instagram_handle"
+    contact_pattern = r"^@?[A-Za-z0-9._]{1,30}$"
+    contact_error = "Letters, digits, dots and underscores, up to 30."
     account_field = "instagram_account_id"
     token_field = "access_token"
     identity_is_inbox_scoped = True

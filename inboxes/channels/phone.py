@@ -10,6 +10,9 @@ class PhoneAdapter(ChannelAdapter):
     label = "Phone / SMS"
     icon = "channels/icons/phone.html"
     identity_kind = "phone"
+    contact_field = "phone"
+    contact_pattern = r"^\+[1-9]\d{6,14}$"
+    contact_error = "Use the international format, e.g. +14155550100."
     credential_fields = (
         CredentialField("account_sid", "Twilio account SID"),
         CredentialField(

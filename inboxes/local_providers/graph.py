@@ -14,6 +14,7 @@ Run alone: `python -m inboxes.local_providers.graph --port 8765`.
 """
 
 import argparse
+import email.policy
 import hashlib
 import hmac
 import itertools
@@ -23,6 +24,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -34,6 +36,8 @@ class RecordedRequest:
     authorization: str
     content_type: str
     body: bytes
+    # the HTTP status answered (0: none, e.g. a hang); a send counts as accepted when 200
+    status: int = 0
 
     @property
     def json(self) -> Any:
@@ -131,9 +135,30 @@ def _graph_error(status: int, code: int, message: str) -> dict:
     }
 
 
+def _uploaded_file(content_type: str, body: bytes) -> tuple[bytes, str] | None:
+    """The `file` part of a multipart/form-data upload (as Meta's media endpoint takes it): its
+    bytes and MIME type (the `type` field's, else the part's); None when there is none."""
+    if not content_type.startswith("multipart/form-data"):
+        return None
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields: dict[str, tuple[bytes, str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[str(name)] = (part.get_payload(decode=True) or b"", part.get_content_type())
+    if "file" not in fields:
+        return None
+    content, part_type = fields["file"]
+    declared = fields.get("type", (b"", ""))[0].decode(errors="replace").strip()
+    return content, declared or part_type
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     protocol_version = "HTTP/1.1"
+    recorded: RecordedRequest | None = None
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         pass
@@ -145,6 +170,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        recorded = getattr(self, "recorded", None)
+        if recorded is not None:
+            recorded.status = status
         self.send_response(status)
         content_type = "application/octet-stream" if isinstance(payload, bytes) else None
         for name, value in (headers or {}).items():
@@ -162,16 +190,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, body: bytes) -> None:
         state = self.server.state
+        self.recorded = RecordedRequest(
+            self.command,
+            self.path,
+            self.headers.get("Authorization", ""),
+            self.headers.get("Content-Type", ""),
+            body,
+        )
         with state.lock:
-            state.requests.append(
-                RecordedRequest(
-                    self.command,
-                    self.path,
-                    self.headers.get("Authorization", ""),
-                    self.headers.get("Content-Type", ""),
-                    body,
-                )
-            )
+            state.requests.append(self.recorded)
 
     def _failure(self) -> bool:
         """Answer the next queued failure, if any (True when answered)."""
@@ -202,6 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- verbs
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        self.recorded = None
         parts = self._parts()
         state = self.server.state
         if parts[:2] == ["_local", "requests"]:
@@ -211,6 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
                         "method": r.method,
                         "path": r.path,
                         "authorization": r.authorization,
+                        "status": r.status,
                         "json": r.json if r.content_type.startswith("application/json") else None,
                     }
                     for r in state.requests
@@ -257,6 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(404, _graph_error(404, 100, "Unknown path."))
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        self.recorded = None
         parts = self._parts()
         body = self._body()
         state = self.server.state
@@ -270,9 +300,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._accept_message(parts[1], body)
             return
         if len(parts) == 3 and parts[2] == "media":
+            upload = _uploaded_file(self.headers.get("Content-Type", ""), body)
+            if upload is None:
+                self._answer(400, _graph_error(400, 100, "Param file must be a file upload."))
+                return
             media_id = f"{next(state.counter)}{secrets.randbelow(10**9)}"
-            content_type = self.headers.get("Content-Type", "")
-            state.media[media_id] = (body, content_type.split(";")[0])
+            state.media[media_id] = upload
             self._answer(200, {"id": media_id})
             return
         self._answer(404, _graph_error(404, 100, "Unknown path."))
@@ -407,6 +440,16 @@ class LocalGraphServer:
     def sends(self) -> list[RecordedRequest]:
         """The message sends received (POST .../messages), oldest first."""
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("/messages")]
+
+    def accepted_sends(self) -> list[RecordedRequest]:
+        """The sends answered 200 (a message WhatsApp would deliver), oldest first."""
+        return [r for r in self.sends() if r.status == 200]
+
+    def uploads(self) -> list[tuple[bytes, str]]:
+        """The files uploaded to the media endpoint (bytes, MIME type), oldest first."""
+        with self._server.state.lock:
+            media = list(self._server.state.media.values())
+        return media
 
     def __getattr__(self, name: str) -> Any:
         # fail_next, subscribe, add_media, reset

@@ -106,6 +106,31 @@
   document.addEventListener("input", (event) => {
     if (event.target.matches && event.target.matches(composerSelector)) updateCounter(event.target);
   });
+  // "Reply to this" on a customer's message: the reply quotes it (WhatsApp shows the context).
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    const quote = document.querySelector("#composer [data-reply-quote]");
+    if (!quote) return;
+    const choose = target.closest("[data-reply-to]");
+    if (choose) {
+      quote.querySelector("[data-reply-to-input]").value = choose.dataset.replyTo;
+      quote.querySelector("[data-reply-quote-text]").textContent = choose.dataset.replyText || "a message";
+      quote.hidden = false;
+      const box = document.querySelector(composerSelector);
+      if (box) box.focus();
+    } else if (target.closest("[data-cancel-reply]")) {
+      quote.querySelector("[data-reply-to-input]").value = "";
+      quote.hidden = true;
+    }
+  });
+  // The file chosen in the composer, named beside the box (the input itself is hidden).
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.matches("[data-attachment-input]")) return;
+    const name = input.form && input.form.querySelector("[data-attachment-name]");
+    if (name) name.textContent = input.files && input.files[0] ? `Attached: ${input.files[0].name}` : "";
+  });
 
   // When the composer is swapped for another (the conversation became a colleague's, or came
   // back), a draft in it is never lost: it moves to the new box, or to a read-only copy.
@@ -160,6 +185,19 @@
     if (event.detail.elt && event.detail.elt.id === "list-filters") {
       event.detail.path = window.location.pathname;
     }
+    // the list poll says which rows it shows (ids in base 36, so 500 rows fit in a URL)
+    if (event.detail.elt && event.detail.elt.id === "list-poller") {
+      event.detail.parameters.shown = [...document.querySelectorAll("#conversation-list a[data-row]")]
+        .map((row) => Number(row.dataset.conversation).toString(36))
+        .join(".");
+    }
+  });
+  // a poll that found nothing new for this list (204) may still move its token on
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!event.detail.elt || event.detail.elt.id !== "list-poller" || !event.detail.successful) return;
+    const token = event.detail.xhr.getResponseHeader("X-List-Version");
+    const input = byId("list-version");
+    if (token && input) input.value = token;
   });
 
   // Mark the open conversation in the list, and show the chat on narrow screens.
@@ -405,6 +443,55 @@
     });
   };
 
+  // Rows a list poll found changed (#list-updates) take their place in the list, newest first:
+  // a row updated in place stays put (and keeps the focus if it had it), a row with a newer
+  // message moves up, a new one is inserted where it belongs, a row that left the list goes.
+  const rowKey = (item) => {
+    const link = item.querySelector("a[data-row]");
+    return link ? [Date.parse(link.dataset.last) || 0, Number(link.dataset.conversation)] : [0, 0];
+  };
+  const newerThan = (a, b) => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+  const applyListUpdates = () => {
+    const updates = byId("list-updates");
+    const list = byId("conversation-list");
+    if (!updates || !list) return;
+    if (updates.dataset.titleCount !== undefined) {
+      list.dataset.titleCount = updates.dataset.titleCount;
+      delete updates.dataset.titleCount;
+    }
+    if (!updates.children.length) return;
+    const rows = list.querySelector("ul[data-rows]");
+    const active = document.activeElement;
+    let refocus = null;
+    [...updates.children].forEach((item) => {
+      if (item.dataset.remove) {
+        const gone = list.querySelector(`#${CSS.escape(item.dataset.remove)}`);
+        if (gone) gone.remove();
+        item.remove();
+        return;
+      }
+      const twin = list.querySelector(`#${CSS.escape(item.id)}`);
+      if (!rows) { item.remove(); return; }
+      if (twin && active && twin.contains(active)) refocus = item.id;
+      const key = rowKey(item);
+      const others = [...rows.querySelectorAll(":scope > li[id^='conv-']")].filter((li) => li !== twin);
+      const next = others.find((li) => newerThan(key, rowKey(li)));
+      if (twin && next === twin.nextElementSibling) {
+        twin.replaceWith(item); // same place: swap in place
+      } else {
+        if (twin) twin.remove();
+        rows.insertBefore(item, next || rows.querySelector(":scope > #load-more"));
+      }
+    });
+    if (refocus) {
+      const link = byId(refocus) && byId(refocus).querySelector("a[data-row]");
+      if (link) link.focus({ preventScroll: true });
+    }
+    markOpen();
+    updateTitle();
+    noticeNewActivity(true);
+  };
+
   // Never show a message twice (a poll and a reply can both bring the same one).
   const dropDuplicateMessages = () => {
     const seen = new Set();
@@ -435,6 +522,7 @@
   document.addEventListener("htmx:oobAfterSwap", () => {
     dropDuplicateMessages();
     applyRowUpdates();
+    applyListUpdates();
     markOpen();
     scrollToNewest(false);
   });

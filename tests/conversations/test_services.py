@@ -66,7 +66,8 @@ def test_the_delivery_task_runs_after_commit_and_says_why_it_failed(
     deliver_message.call(company_id=company.pk, message_id=message.pk)
     message.refresh_from_db()
     assert message.delivery_status == Message.DeliveryStatus.FAILED
-    assert "connection can send" in message.last_error
+    assert "no phone number ID or access token" in message.last_error
+    assert message.last_error_code == "credentials"
     assert message.delivery_attempts == 1
 
 

@@ -1,11 +1,11 @@
 """CSV import: a preview that reports every bad row by line, then all rows or none."""
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Role
+from companies.access import NotFound
 from customers.importing import import_customers
 from customers.models import Customer
 from tests.conftest import signed_in
@@ -87,7 +87,7 @@ def test_agents_cannot_import_and_an_import_lands_in_the_importers_company_only(
 def test_an_admin_cannot_import_into_another_company():
     admin = UserFactory(role=Role.COMPANY_ADMIN)
     other = CompanyFactory()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         import_customers(admin, company_id=other.pk, content=GOOD)
     assert not Customer.objects.filter(company=other).exists()
 

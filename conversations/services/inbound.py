@@ -1,0 +1,119 @@
+"""Messages customers send, as a provider delivered them: into the customer's conversation in the
+inbox, once (deduplicated by the provider's message id), with the conversation's counters."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from companies.access import SystemActor, acting_company_id
+from conversations.models import Conversation, Message, MessageAttachment
+from conversations.services.common import Status
+from customers.models import Customer
+from customers.services import customer_for_identity
+from inboxes.channels import InboundMessage
+from inboxes.models import Inbox
+
+
+def _stored(inbox: Inbox, provider_message_id: str) -> Message | None:
+    return Message.objects.filter(
+        company_id=inbox.company_id, inbox_id=inbox.pk, provider_message_id=provider_message_id
+    ).first()
+
+
+def _conversation_for(inbox: Inbox, customer: Customer, event: InboundMessage) -> Conversation:
+    """The customer's open conversation in this inbox; a resolved one reopens; after a closed one
+    (or none) a new one starts. Row-locked, for the counters."""
+    latest = (
+        Conversation.objects.select_for_update()
+        .filter(company_id=inbox.company_id, customer_id=customer.pk, inbox_id=inbox.pk)
+        .order_by("-last_message_at", "-id")
+    )
+    conversation = latest.filter(status__in=Conversation.OPEN_STATUSES).first() or latest.first()
+    if conversation is None or conversation.status == Status.CLOSED:
+        return Conversation.objects.create(
+            company_id=inbox.company_id,
+            customer=customer,
+            inbox=inbox,
+            channel=inbox.kind,
+            status=Status.NEW,
+            subject=event.subject[:255],
+            last_message_at=event.timestamp,
+        )
+    if conversation.status == Status.RESOLVED:
+        conversation.status = Status.IN_PROGRESS if conversation.assigned_user_id else Status.NEW
+    return conversation
+
+
+def receive_inbound_message(
+    actor: SystemActor, inbox: Inbox, event: InboundMessage
+) -> tuple[Message, bool]:
+    """Store a customer's message from `inbox` (the system acting for the inbox's company). The
+    same provider message delivered twice, or twenty times at once, is stored once and counted
+    once. Returns the message and whether it is new."""
+    acting_company_id(actor, inbox.company_id)
+    with transaction.atomic():
+        existing = _stored(inbox, event.provider_message_id)
+        if existing is not None:
+            return existing, False
+        customer = customer_for_identity(inbox, value=event.sender, name=event.sender_name)
+        # one delivery of this customer's at a time from here: the conversation choice and the
+        # dedup below cannot race
+        Customer.objects.select_for_update().filter(
+            company_id=inbox.company_id, pk=customer.pk
+        ).first()
+        existing = _stored(inbox, event.provider_message_id)
+        if existing is not None:
+            return existing, False
+        conversation = _conversation_for(inbox, customer, event)
+        reply_to = (
+            _stored(inbox, event.reply_to_provider_id) if event.reply_to_provider_id else None
+        )
+        kind = event.kind if event.kind in Message.Kind.values else Message.Kind.UNSUPPORTED
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    company_id=inbox.company_id,
+                    conversation=conversation,
+                    inbox=inbox,
+                    content=event.text or f"[{Message.Kind(kind).label}]",
+                    sender_type=Message.SenderType.CUSTOMER,
+                    timestamp=event.timestamp,
+                    provider_message_id=event.provider_message_id,
+                    delivery_status=Message.DeliveryStatus.DELIVERED,
+                    kind=kind,
+                    payload=event.payload,
+                    reply_to=reply_to,
+                    reply_to_provider_id=event.reply_to_provider_id,
+                )
+        except IntegrityError:  # stored meanwhile by a path that did not lock the customer
+            return _stored(inbox, event.provider_message_id), False
+        attachments = MessageAttachment.objects.bulk_create(
+            MessageAttachment(
+                company_id=inbox.company_id,
+                message=message,
+                kind=attachment.kind,
+                mime_type=attachment.mime_type[:255],
+                filename=attachment.filename[:255],
+                caption=attachment.caption,
+                provider_media_id=attachment.provider_media_id,
+            )
+            for attachment in event.attachments
+        )
+        Conversation.objects.filter(company_id=inbox.company_id, pk=conversation.pk).update(
+            status=conversation.status,
+            unread_count=F("unread_count") + 1,
+            last_message_at=max(conversation.last_message_at, event.timestamp),
+            updated_at=timezone.now(),
+        )
+        for attachment in attachments:
+            _enqueue_download(attachment)
+    return message, True
+
+
+def _enqueue_download(attachment: MessageAttachment) -> None:
+    from inboxes.tasks import download_attachment
+
+    company_id, attachment_id = attachment.company_id, attachment.pk
+    transaction.on_commit(
+        lambda: download_attachment.enqueue(company_id=company_id, attachment_id=attachment_id)
+    )
