@@ -162,6 +162,9 @@ class ChannelAdapter:
     reply_window: ClassVar[timedelta | None] = None
     # whether this channel can deliver messages today (False: replies fail with a clear reason)
     is_connected: ClassVar[bool] = False
+    # whether a message joins the conversation of the message it answers (email: In-Reply-To,
+    # References; a new subject is a new conversation) instead of the customer's open one
+    threads_by_reference: ClassVar[bool] = False
 
     def normalize_identity(self, value: str) -> str:
         return value.strip()

@@ -239,6 +239,7 @@ def parse_mail(raw: bytes) -> ParsedEvent:
             "cc": _addresses(mail, "Cc"),
             "references": _ids(str(mail.get("References", "")))[-MAX_REFERENCES:],
             "html": sanitize_html(markup)[:MAX_TEXT] if markup else "",
+            "files": len(attachments),
         },
     )
 
@@ -249,6 +250,7 @@ class EmailAdapter(ChannelAdapter):
     icon = "channels/icons/email.html"
     identity_kind = "email"
     is_connected: ClassVar[bool] = True
+    threads_by_reference: ClassVar[bool] = True
     contact_field = "email"
     credential_fields = (
         CredentialField("email_address", "Email address"),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inboxes', '0003_webhook_deliveries'),
+        ('inboxes', '0040_encrypt_credentials'),
     ]
 
     operations = [
