@@ -109,7 +109,10 @@ def sanitize_html(markup: str) -> str:
             "img", "li", "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th", "thead",
             "tr", "u", "ul",
         },
-        attributes={"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}},
+        attributes={
+            "a": {"href", "title"},
+            "img": {"src", "data-remote-src", "alt", "width", "height"},
+        },
         url_schemes={"http", "https", "mailto", "cid"},
         link_rel="noopener noreferrer nofollow",
     )  # fmt: skip

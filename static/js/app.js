@@ -569,7 +569,7 @@
     const mail = button.parentElement.querySelector("[data-mail-html]");
     if (!mail) return;
     for (const image of mail.querySelectorAll("img[data-remote-src]")) {
-      image.src = image.dataset.remoteSrc;
+      if (/^https?:\/\//i.test(image.dataset.remoteSrc)) image.src = image.dataset.remoteSrc;
       image.removeAttribute("data-remote-src");
     }
     button.remove();
