@@ -9,7 +9,7 @@ one message each.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -72,16 +72,45 @@ def poll_mailbox(inbox: Inbox) -> int:
     return len(mails)
 
 
+def _email_inboxes():  # noqa: ANN202 - a queryset of Inbox
+    return Inbox.objects.filter(kind="email", is_active=True, company__is_active=True)
+
+
+def _last_round() -> datetime | None:
+    """When any mailbox was last polled (the newest `last_poll_at`)."""
+    stamps = [
+        datetime.fromisoformat(state["last_poll_at"])
+        for state in _email_inboxes().values_list("sync_state", flat=True)
+        if state and state.get("last_poll_at")
+    ]
+    return max(stamps, default=None)
+
+
 @task
 def poll_mailboxes(reschedule: bool = True) -> int:
     """Poll every active email inbox of every active company once, then come back in
-    EMAIL_POLL_SECONDS (Django's Tasks has no schedule of its own)."""
+    EMAIL_POLL_SECONDS (Django's Tasks has no schedule of its own). A second chain of this task
+    (started by the sweep while the first was only late) sees the recent round and ends."""
+    interval = timedelta(seconds=settings.EMAIL_POLL_SECONDS)
+    last = _last_round()
+    if reschedule and last is not None and timezone.now() - last < interval / 2:
+        return 0
     stored = 0
-    inboxes = Inbox.objects.filter(kind="email", is_active=True, company__is_active=True)
-    for inbox in inboxes.order_by("company_id", "id").iterator():
+    for inbox in _email_inboxes().order_by("company_id", "id").iterator():
         stored += poll_mailbox(inbox)
     if reschedule:
-        poll_mailboxes.using(
-            run_after=timezone.now() + timedelta(seconds=settings.EMAIL_POLL_SECONDS)
-        ).enqueue()
+        poll_mailboxes.using(run_after=timezone.now() + interval).enqueue()
     return stored
+
+
+def ensure_mailbox_polling() -> bool:
+    """Start the polling chain when there are mailboxes and no round ran for three intervals (a
+    fresh start, or the chain's task was lost); whether it was started. The sweep calls this."""
+    if not _email_inboxes().exists():
+        return False
+    last = _last_round()
+    late = timedelta(seconds=3 * settings.EMAIL_POLL_SECONDS)
+    if last is not None and timezone.now() - last < late:
+        return False
+    poll_mailboxes.enqueue(reschedule=True)
+    return True

@@ -67,3 +67,20 @@ def test_mail_can_be_moved_out_of_the_inbox_instead(dovecot, email_inbox, settin
     dovecot.deliver(ADDRESS, _mail())
     assert poll_mailbox(email_inbox) == 1
     assert dovecot.flags(ADDRESS) == []
+
+
+def test_the_sweep_starts_polling_once_and_a_second_chain_ends_itself(email_inbox, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from inboxes.polling import ensure_mailbox_polling, poll_mailboxes
+
+    def queued() -> int:
+        return DBTaskResult.objects.filter(task_path__endswith="poll_mailboxes").count()
+
+    assert ensure_mailbox_polling() is True
+    assert queued() == 1
+    poll_mailboxes.call(reschedule=True)  # the chain's first round: polls, queues the next
+    assert queued() == 2
+    assert ensure_mailbox_polling() is False  # a round just ran: nothing to restart
+    assert poll_mailboxes.call(reschedule=True) == 0  # a second chain sees it and ends
+    assert queued() == 2
