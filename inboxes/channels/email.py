@@ -434,12 +434,12 @@ class EmailAdapter(ChannelAdapter):
         return SendResult(provider_message_id=_message_id(mail["Message-ID"]))
 
     def check_credentials(self, inbox: "Inbox") -> None:
-        """IMAP sign-in and SMTP handshake (with sign-in when the server offers AUTH)."""
-        try:
-            imap = self.open_mailbox(inbox)
-        except SendError as unreachable:
-            raise CredentialsRejected(str(unreachable)) from None
-        imap.logout()
+        """IMAP sign-in and SMTP handshake (with sign-in when the server offers AUTH):
+        CredentialsRejected when a server refuses them; SendError when one cannot be reached now
+        (the inbox is saved, unchecked, and says so)."""
+        imap = self.open_mailbox(inbox)
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+            imap.logout()
         try:
             smtp = self._smtp(inbox)
             smtp.quit()
@@ -448,4 +448,4 @@ class EmailAdapter(ChannelAdapter):
                 f"The SMTP server refused the sign-in ({refused.smtp_code})."
             ) from None
         except (OSError, smtplib.SMTPException, ssl.SSLError) as unreachable:
-            raise CredentialsRejected(f"Cannot reach the SMTP server: {unreachable}") from None
+            raise SendError(f"Cannot reach the SMTP server: {unreachable}") from None

@@ -106,6 +106,9 @@ def test_credentials_are_checked_with_clear_errors(mailbox, smtp_server):
         adapter.check_credentials(_inbox(mailbox, smtp_server, smtp_password="wrong"))
     with pytest.raises(CredentialsRejected, match="port must be a number"):
         adapter.check_credentials(_inbox(mailbox, smtp_server, imap_port="imap"))
+    smtp_server.stop()
+    with pytest.raises(SendError, match="Cannot reach the SMTP server"):
+        adapter.check_credentials(_inbox(mailbox, smtp_server))
 
 
 def test_a_reply_leaves_threaded_from_the_inbox_address(smtp_server):
