@@ -290,6 +290,13 @@ OUTBOUND_ATTACHMENT_TYPES = os.environ.get(
     "OUTBOUND_ATTACHMENT_TYPES", "image/jpeg,image/png,application/pdf"
 ).split(",")
 
+# phone inboxes (Twilio): the API's base URL (a local server of ours in tests and the demo), the
+# hub's public address (Twilio signs the URL it calls, and status callbacks and voicemail
+# recordings come back to it), and the longest voicemail a caller may leave
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com")
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+VOICEMAIL_MAX_SECONDS = int(os.environ.get("VOICEMAIL_MAX_SECONDS", "120"))
+
 # email inboxes: how often the mailboxes are polled, where fetched mail goes (blank: it stays in
 # INBOX, marked seen), and an extra CA bundle to trust for IMAP/SMTP TLS (a private mail server)
 EMAIL_POLL_SECONDS = int(os.environ.get("EMAIL_POLL_SECONDS", "60"))

@@ -51,9 +51,11 @@ def download_inbound_attachment(*, company_id: int, attachment_id: int) -> Downl
     if attachment is None or attachment.message.inbox is None:
         return DownloadOutcome("")
     inbox = attachment.message.inbox
+    is_url = attachment.provider_media_id.startswith(("https://", "http://"))
     wanted = InboundAttachment(
         kind=attachment.kind,
-        provider_media_id=attachment.provider_media_id,
+        provider_media_id="" if is_url else attachment.provider_media_id,
+        url=attachment.provider_media_id if is_url else "",
         mime_type=attachment.mime_type,
         filename=attachment.filename,
     )

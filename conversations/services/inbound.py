@@ -147,7 +147,8 @@ def receive_inbound_message(
                 mime_type=attachment.mime_type[:255],
                 filename=attachment.filename[:255],
                 caption=attachment.caption,
-                provider_media_id=attachment.provider_media_id,
+                # a media id (Graph), or the URL a provider gives instead (Twilio, Messenger)
+                provider_media_id=(attachment.provider_media_id or attachment.url)[:255],
             )
             for attachment in event.attachments
         )

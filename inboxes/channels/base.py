@@ -196,8 +196,9 @@ class ChannelAdapter:
         """A stored delivery's events; UnparseableDelivery when it is not the provider's format."""
         raise UnparseableDelivery(f"{self.label} deliveries cannot be read yet.")
 
-    def acknowledge(self, inbox: "Inbox") -> HttpResponse:
-        """The answer to a stored delivery (Twilio wants TwiML; Meta any 200)."""
+    def acknowledge(self, inbox: "Inbox", request: HttpRequest, body: bytes) -> HttpResponse:
+        """The answer to a stored delivery (Twilio wants TwiML, which may depend on the
+        delivery: a call hears a greeting; Meta any 200)."""
         return HttpResponse("OK", content_type="text/plain")
 
     def send(self, inbox: "Inbox", message: OutboundMessage) -> SendResult:
