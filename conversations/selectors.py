@@ -844,7 +844,7 @@ def with_message_details(messages: list[Message]) -> list[Message]:
     if not messages:
         return messages
     company_id = messages[0].company_id
-    with_files = [m.pk for m in messages if m.kind in MEDIA_KINDS]
+    with_files = [m.pk for m in messages if m.kind in MEDIA_KINDS or m.payload.get("files")]
     files: dict[int, list[MessageAttachment]] = {}
     if with_files:
         for attachment in MessageAttachment.objects.filter(
@@ -1011,3 +1011,30 @@ def assignable_users(company: Company) -> list[User]:
     from conversations.services import assignable_users_q
 
     return list(User.objects.filter(assignable_users_q(company.pk)).order_by("first_name", "id"))
+
+
+def default_reply_cc(conversation: Conversation) -> str | None:
+    """Who else a reply goes to, to start with (the agent may edit it): the To and Cc of the
+    customer's latest mail, without this inbox's own address. None for channels without Cc."""
+    from inboxes.channels import adapter_for
+
+    if conversation.inbox is None or not adapter_for(conversation.inbox).threads_by_reference:
+        return None
+    payload = (
+        Message.objects.filter(
+            company_id=conversation.company_id,
+            conversation=conversation,
+            sender_type=Message.SenderType.CUSTOMER,
+        )
+        .order_by("-id")
+        .values_list("payload", flat=True)
+        .first()
+    ) or {}
+    own = (conversation.inbox.credentials.get("email_address") or "").lower()
+    customer = (conversation.customer.email or "").lower()
+    others = [
+        address
+        for address in [*(payload.get("to") or []), *(payload.get("cc") or [])]
+        if address not in (own, customer)
+    ]
+    return ", ".join(dict.fromkeys(others))

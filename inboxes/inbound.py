@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from companies.access import NotFound, managed_company_id, system_actor
 from inboxes.channels import (
+    IgnoredDelivery,
     InboundMessage,
     MessageRemoved,
     StatusUpdate,
@@ -70,6 +71,8 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
                 events = adapter.parse(inbox, bytes(delivery.body), delivery.content_type)
             except UnparseableDelivery as unparseable:
                 return _record(delivery, State.DEAD, str(unparseable))
+            except IgnoredDelivery as ignored:
+                return _record(delivery, State.IGNORED, str(ignored))
             account = adapter.account_id(inbox)
             foreign = [e for e in events if account and e.account_id and e.account_id != account]
             mine = [e for e in events if e not in foreign]

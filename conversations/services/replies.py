@@ -167,6 +167,7 @@ def _write_agent_message(
     now: datetime,
     attachment: ReplyAttachment | None = None,
     reply_to: Message | None = None,
+    cc: list[str] | None = None,
 ) -> Message:
     """Store an agent's message (and its file); one for a provider is pending and queued for
     delivery on commit, a note on a conversation logged by hand (no inbox) has nothing to
@@ -186,6 +187,7 @@ def _write_agent_message(
         if conversation.inbox_id
         else Message.DeliveryStatus.SENT,
         status_changed_at=now,
+        payload={"cc": cc} if cc else {},
     )
     if attachment is not None:
         stored = MessageAttachment(
@@ -213,6 +215,7 @@ def send_agent_reply(
     last_seen_message_id: int | None,
     attachment: UploadedFile | None = None,
     reply_to_id: int | None = None,
+    cc: list[str] | None = None,
 ) -> Message:
     """Store an agent's reply (text, a file, or both; answering one message of the conversation
     when `reply_to_id` is given) as pending and queue its delivery once the
@@ -246,7 +249,7 @@ def send_agent_reply(
         if newer:
             raise NewActivity(newer)
         now = timezone.now()
-        message = _write_agent_message(user, conversation, text, now, checked, reply_to)
+        message = _write_agent_message(user, conversation, text, now, checked, reply_to, cc)
         if conversation.assigned_user_id is None:
             conversation.assigned_user = user
         if conversation.status == Status.NEW:
