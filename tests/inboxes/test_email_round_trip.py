@@ -146,3 +146,24 @@ def test_a_bounce_fails_the_reply_and_an_auto_reply_opens_nothing(dovecot, email
     assert Conversation.objects.filter(inbox=email_inbox).count() == 1
     ignored = WebhookDelivery.objects.filter(inbox=email_inbox, state="ignored").get()
     assert "automatic reply" in ignored.reason
+
+
+def test_a_new_email_an_agent_starts_has_its_subject_and_no_reply_headers(
+    smtp_server, email_inbox
+):
+    agent = UserFactory(company=email_inbox.company, role="agent")
+    conversation = services.start_conversation(
+        agent,
+        company_id=email_inbox.company_id,
+        channel="email",
+        new_customer=services.NewCustomer(name="Lee New", email="lee@new.example"),
+        inbox_id=email_inbox.pk,
+        subject="Your warranty",
+        content="Hello Lee, your warranty was extended.",
+    )
+    first = conversation.messages.get()
+    deliver_message.call(company_id=first.company_id, message_id=first.pk)
+    [(_, recipients, sent)] = smtp_server.messages
+    assert recipients == ["lee@new.example"]
+    assert sent["Subject"] == "Your warranty"
+    assert sent["In-Reply-To"] is None and sent["References"] is None
