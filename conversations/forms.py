@@ -190,3 +190,21 @@ class ListPollForm(forms.Form):
     v = forms.CharField(required=False, max_length=100_000, strip=False, label="Version")
     shown = ShownIdsField(required=False, label="Rows shown")
     through = CursorField(required=False, label="Rows shown down to")
+
+
+class LogCallForm(ChatStateForm):
+    direction = forms.ChoiceField(
+        choices=[("inbound", "Incoming"), ("outbound", "Outgoing")], label="Direction"
+    )
+    minutes = forms.IntegerField(min_value=0, max_value=1440, label="Minutes")
+    seconds = forms.IntegerField(min_value=0, max_value=59, required=False, label="Seconds")
+    outcome = forms.ChoiceField(
+        choices=[
+            ("reached", "Talked"),
+            ("voicemail", "Left a voicemail"),
+            ("no-answer", "No answer"),
+            ("busy", "Busy"),
+        ],
+        label="Outcome",
+    )
+    notes = forms.CharField(required=False, max_length=5000, label="Notes")

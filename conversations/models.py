@@ -155,6 +155,7 @@ class Message(CompanyOwned):
         INTERACTIVE = "interactive", "Button reply"
         REACTION = "reaction", "Reaction"
         TEMPLATE = "template", "Template"
+        CALL = "call", "Logged call"
         UNSUPPORTED = "unsupported", "Unsupported"
 
     conversation = tenant_foreign_key(Conversation, related_name="messages")

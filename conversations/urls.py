@@ -17,6 +17,7 @@ urlpatterns = [
     path("c/<int:pk>/assign/", views.assign, name="assign"),
     path("c/<int:pk>/assign/undo/", views.undo_handover, name="undo-handover"),
     path("c/<int:pk>/read/", views.mark_read, name="read"),
+    path("c/<int:pk>/calls/", views.log_call, name="log-call"),
     path("c/<int:pk>/customer/", views.edit_customer, name="customer"),
     path("c/<int:pk>/messages/<int:message_pk>/retry/", views.retry, name="retry"),
     path("files/<int:pk>/", attachment_views.attachment, name="attachment"),

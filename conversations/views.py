@@ -24,6 +24,7 @@ from conversations.forms import (
     CustomerProfileForm,
     EarlierForm,
     ListPollForm,
+    LogCallForm,
     MoreConversationsForm,
     PollForm,
     ReplyForm,
@@ -467,6 +468,33 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except Conversation.DoesNotExist as missing:
         raise Http404(NOT_IN_VIEW) from missing
+    return _after_change(request, pk, params)
+
+
+@inbox_staff
+@company_required
+@require_POST
+def log_call(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a call made or taken on the phone: an entry in the history, nothing is sent."""
+    _conversation_or_404(request, pk)
+    form = LogCallForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(first_error(form))
+    params = form.cleaned_data
+    try:
+        services.log_call(
+            request.user,
+            company_id=request.company.pk,
+            conversation_id=pk,
+            direction=params["direction"],
+            duration_seconds=params["minutes"] * 60 + (params["seconds"] or 0),
+            outcome=params["outcome"],
+            notes=params["notes"],
+        )
+    except Conversation.DoesNotExist as missing:
+        raise Http404(NOT_IN_VIEW) from missing
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0]) from error
     return _after_change(request, pk, params)
 
 

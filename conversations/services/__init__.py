@@ -21,6 +21,7 @@ from conversations.services.workflow import (
     assignable_users_q,
     change_status,
     handover_undo_token,
+    log_call,
     mark_conversation_read,
     undo_handover,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "assignable_users_q",
     "change_status",
     "handover_undo_token",
+    "log_call",
     "mark_conversation_read",
     "record_delivery",
     "retry_delivery",

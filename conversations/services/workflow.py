@@ -1,13 +1,14 @@
-"""Status, assignment, handover and read state of a conversation."""
+"""Status, assignment, handover and read state of a conversation, and calls logged on it."""
 
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Role, User
 from companies.access import acting_company_id
-from conversations.models import Conversation
+from conversations.models import MAX_AGENT_MESSAGE_LENGTH, Conversation, Message
 from conversations.services.common import Status, _locked_conversation, _mark_read
 
 
@@ -113,3 +114,67 @@ def mark_conversation_read(user: User, *, company_id: int, conversation_id: int)
             _mark_read(conversation)
             conversation.save(update_fields=["unread_count", "updated_at"])
     return conversation
+
+
+CALL_DIRECTIONS = {"inbound": "Incoming call", "outbound": "Outgoing call"}
+CALL_OUTCOMES = {
+    "reached": "Talked",
+    "voicemail": "Left a voicemail",
+    "no-answer": "No answer",
+    "busy": "Busy",
+}
+MAX_CALL_SECONDS = 24 * 3600
+
+
+def log_call(
+    user: User,
+    *,
+    company_id: int,
+    conversation_id: int,
+    direction: str,
+    duration_seconds: int,
+    outcome: str,
+    notes: str = "",
+) -> Message:
+    """Record a phone call an agent made or took (outside the hub) on a conversation: an entry in
+    its history, never a message sent to anyone."""
+    company_id = acting_company_id(user, company_id)
+    if direction not in CALL_DIRECTIONS:
+        raise ValidationError("Choose whether the call was incoming or outgoing.", code="direction")
+    if outcome not in CALL_OUTCOMES:
+        raise ValidationError("Choose how the call went.", code="outcome")
+    if not 0 <= duration_seconds <= MAX_CALL_SECONDS:
+        raise ValidationError("A call lasts between 0 seconds and 24 hours.", code="duration")
+    notes = notes.strip()
+    if len(notes) > MAX_AGENT_MESSAGE_LENGTH:
+        raise ValidationError(
+            f"Notes can be at most {MAX_AGENT_MESSAGE_LENGTH:,} characters.", code="too_long"
+        )
+    minutes, seconds = divmod(duration_seconds, 60)
+    summary = f"{CALL_DIRECTIONS[direction]} · {minutes}:{seconds:02d} · {CALL_OUTCOMES[outcome]}"
+    with transaction.atomic():
+        conversation = _locked_conversation(user, company_id, conversation_id)
+        now = timezone.now()
+        entry = Message.objects.create(
+            company_id=company_id,
+            conversation=conversation,
+            inbox=None,  # nothing is delivered: the call happened on the phone
+            content=f"{summary}\n{notes}" if notes else summary,
+            kind=Message.Kind.CALL,
+            payload={
+                "direction": direction,
+                "duration": duration_seconds,
+                "outcome": outcome,
+                "notes": notes,
+                "summary": summary,
+            },
+            sender_type=Message.SenderType.AGENT,
+            sender_user=user,
+            timestamp=now,
+            is_read=True,
+            delivery_status=Message.DeliveryStatus.SENT,
+            status_changed_at=now,
+        )
+        conversation.last_message_at = now
+        conversation.save(update_fields=["last_message_at", "updated_at"])
+    return entry

@@ -113,3 +113,24 @@ def test_sms_in_reply_out_delivered_and_a_voicemail_plays(page: Page, live_serve
             "data-delivery", "delivered", timeout=15_000
         )
         page.screenshot(path="test-artifacts/phone-chat.png", full_page=True)
+
+
+def test_an_agent_logs_a_call_on_a_conversation(page: Page, live_server, demo):
+    from tests.browser.test_inbox_work import acme
+
+    conversation = acme(assigned_user__email="ana@acme.example")
+    sign_in(page, live_server.url)
+    open_conversation(page, live_server.url, conversation)
+    page.get_by_text("Log a call").click()
+    page.get_by_label("Incoming").check()
+    page.get_by_label("Minutes").fill("3")
+    page.get_by_label("Seconds").fill("20")
+    page.get_by_label("Outcome").select_option("reached")
+    page.get_by_label("Notes").fill("Customer confirmed the new address.")
+    page.screenshot(path="test-artifacts/log-call-form.png")
+    page.get_by_role("button", name="Log call").click()
+    entry = page.locator("#chat-messages [data-call]")
+    expect(entry).to_have_text("📞 Incoming call · 3:20 · Talked")
+    expect(page.locator("#chat-messages")).to_contain_text("Customer confirmed the new address.")
+    message = Message.objects.get(conversation=conversation, kind="call")
+    expect(page.locator(f"#message-meta-{message.pk} [data-delivery]")).to_have_count(0)

@@ -148,9 +148,7 @@ def test_a_bounce_fails_the_reply_and_an_auto_reply_opens_nothing(dovecot, email
     assert "automatic reply" in ignored.reason
 
 
-def test_a_new_email_an_agent_starts_has_its_subject_and_no_reply_headers(
-    smtp_server, email_inbox
-):
+def test_a_new_email_an_agent_starts_has_its_subject_and_no_reply_headers(smtp_server, email_inbox):
     agent = UserFactory(company=email_inbox.company, role="agent")
     conversation = services.start_conversation(
         agent,
