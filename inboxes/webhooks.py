@@ -93,4 +93,4 @@ def webhook(request: HttpRequest, kind: str, public_key: str) -> HttpResponse:
     # in autocommit the INSERT is committed already: this runs at once (in a test's
     # transaction, at its end)
     transaction.on_commit(lambda: _enqueue(inbox.company_id, delivery.pk))
-    return adapter.acknowledge(inbox)
+    return adapter.acknowledge(inbox, request, body)

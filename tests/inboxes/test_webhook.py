@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from companies.access import NotFound
 from conversations.models import Conversation, Message, MessageAttachment
 from customers.models import Customer, CustomerIdentity
 from inboxes.inbound import process_webhook_delivery, reprocess_delivery
@@ -207,7 +208,7 @@ def test_another_companys_admin_cannot_reprocess(client, inbox, other_company):
         company=inbox.company, inbox=inbox, received_at="2026-01-01T00:00Z", body=b"x", state="dead"
     )
     outsider = UserFactory(company=other_company, role=Role.COMPANY_ADMIN)
-    with pytest.raises(WebhookDelivery.DoesNotExist):
+    with pytest.raises(NotFound):
         reprocess_delivery(outsider, delivery_id=WebhookDelivery.objects.get().pk)
 
 

@@ -1,7 +1,7 @@
-"""`make run`: migrate, load demo data on an empty database, then run the web server and the
-background worker together until Ctrl-C. Unless GRAPH_API_BASE_URL is set, a local Graph API
-server (inboxes/local_providers/graph.py) runs beside them: the hub's WhatsApp sends go to it, and
-it answers with signed sent/delivered status webhooks, as Meta would."""
+"""`make run`: migrate, load demo data on an empty database, then run the web server, the
+background worker and the delivery sweep together until Ctrl-C. Unless GRAPH_API_BASE_URL is set,
+a local Graph API server (inboxes/local_providers/graph.py) runs beside them: the hub's WhatsApp
+sends go to it, and it answers with signed sent/delivered status webhooks, as Meta would."""
 
 import os
 import signal
@@ -49,6 +49,8 @@ class Command(BaseCommand):
         children = [
             subprocess.Popen([*manage, "runserver", f"{host}:{port}"], env=environment),
             subprocess.Popen([*manage, "db_worker", "--interval", "1"], env=environment),
+            # queues again the replies whose delivery task was lost (README, "Sending replies")
+            subprocess.Popen([*manage, "sweep_deliveries", "--every", "30"], env=environment),
         ]
         self.stdout.write(
             self.style.SUCCESS(f"\nThe hub is running at http://{host}:{port}/  (Ctrl-C stops it)")
