@@ -300,3 +300,40 @@ def test_the_accepted_fanouts_are_the_super_admins_overview(super_admin, tenant)
     assert response.status_code == 200
     assert fanouts([q["sql"] for q in captured.captured_queries])
     assert set(ACCEPTED_FANOUTS) == {"analytics:system-overview"}
+
+
+def test_the_webhook_its_processing_and_media_download_are_single_shard(tenant, settings):
+    """A WhatsApp delivery: stored by the view, processed (customer by identity, conversation,
+    message, attachment, a status), its file fetched: every statement on the company's shard."""
+    from django.test import Client
+
+    from conversations.models import MessageAttachment
+    from conversations.services.attachments import download_inbound_attachment
+    from inboxes.inbound import process_webhook_delivery
+    from inboxes.local_providers.graph import LocalGraphServer
+    from inboxes.models import WebhookDelivery
+    from tests.inboxes.whatsapp_helpers import fixture, post_signed, whatsapp_inbox
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    inbox = whatsapp_inbox(tenant["company"])
+    client = Client()
+    for name in ("image", "text_reply", "status_read"):
+        _run(lambda name=name: post_signed(client, inbox, fixture(name)))
+    for delivery in WebhookDelivery.objects.filter(company=tenant["company"]).order_by("id"):
+        _run(
+            lambda delivery=delivery: process_webhook_delivery(
+                company_id=delivery.company_id, delivery_id=delivery.pk
+            )
+        )
+    assert set(WebhookDelivery.objects.values_list("state", flat=True)) == {"processed"}
+    attachment = MessageAttachment.objects.get(company=tenant["company"])
+    with LocalGraphServer() as graph:
+        settings.GRAPH_API_BASE_URL = graph.url
+        graph.add_media(attachment.provider_media_id, b"\x89PNG", "image/png")
+        _run(
+            lambda: download_inbound_attachment(
+                company_id=attachment.company_id, attachment_id=attachment.pk
+            )
+        )
+    attachment.refresh_from_db()
+    assert attachment.state == "stored"
