@@ -185,6 +185,8 @@ def _write_agent_message(
             mime_type=attachment.mime_type,
             filename=attachment.filename,
             size=attachment.file.size,
+            # the chat shows a file's text under it, as WhatsApp does with a caption
+            caption=text,
             state=MessageAttachment.State.STORED,
         )
         stored.file.save(attachment.filename, attachment.file, save=False)
