@@ -468,5 +468,5 @@ def test_starting_a_whatsapp_conversation_with_a_customer_who_never_wrote_is_ref
             inbox_id=chat["inbox"].pk,
             content="Hello from us",
         )
-    assert "has not written to this number yet" in refused.value.messages[0]
+    assert "has not written to this inbox yet" in refused.value.messages[0]
     assert not Conversation.objects.filter(customer=stranger).exists()
