@@ -46,11 +46,43 @@ def _record(delivery: WebhookDelivery, state: str, reason: str = "", events: int
     return state
 
 
+# a status that overtook the recording of its message's id is applied again this many times,
+# 1, 2, 4... seconds apart, before it is applied as it stands
+STATUS_WAITS = 5
+
+
 def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
     """Apply a received delivery's events (acting for the system; the delivery names its company
     and inbox). Its state becomes processed, ignored (it names another provider account) or dead
-    (it cannot be read), each with the reason. Returns that state."""
-    from conversations.services.delivery import apply_status_update, apply_status_watermark
+    (it cannot be read), each with the reason. Returns that state, or "retry" when a status came
+    before its message's send was recorded (the delivery stays received and is queued again)."""
+    from conversations.services.delivery import StatusBeforeSend
+
+    try:
+        return _process(company_id=company_id, delivery_id=delivery_id)
+    except StatusBeforeSend:
+        delivery = WebhookDelivery.objects.filter(company_id=company_id, pk=delivery_id).first()
+        if delivery is None:
+            return "nothing to do"
+        WebhookDelivery.objects.filter(company_id=company_id, pk=delivery_id).update(
+            attempts=delivery.attempts + 1
+        )
+        from inboxes.tasks import process_delivery
+
+        later = process_delivery
+        if process_delivery.get_backend().supports_defer:
+            wait = timedelta(seconds=2**delivery.attempts)
+            later = process_delivery.using(run_after=timezone.now() + wait)
+        later.enqueue(company_id=company_id, delivery_id=delivery_id)
+        return "retry"
+
+
+def _process(*, company_id: int, delivery_id: int) -> str:
+    from conversations.services.delivery import (
+        StatusBeforeSend,
+        apply_status_update,
+        apply_status_watermark,
+    )
     from conversations.services.inbound import receive_inbound_message, remove_inbound_message
 
     try:
@@ -80,7 +112,9 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
                 if isinstance(event, InboundMessage):
                     receive_inbound_message(actor, inbox, event)
                 elif isinstance(event, StatusUpdate):
-                    apply_status_update(actor, inbox, event)
+                    apply_status_update(
+                        actor, inbox, event, wait_for_send=delivery.attempts < STATUS_WAITS
+                    )
                 elif isinstance(event, StatusWatermark):
                     apply_status_watermark(actor, inbox, event)
                 elif isinstance(event, MessageRemoved):
@@ -96,6 +130,8 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
                     delivery, State.IGNORED if not mine else State.PROCESSED, reason, len(mine)
                 )
             return _record(delivery, State.PROCESSED, events=len(mine))
+    except StatusBeforeSend:
+        raise  # rolled back whole; applied again shortly
     except Exception as error:  # noqa: BLE001 - kept as a dead letter, never lost
         logger.exception("Webhook delivery %s of company %s failed", delivery_id, company_id)
         reason = f"Processing failed ({type(error).__name__}: {error}). Reprocess it after a fix."

@@ -219,11 +219,21 @@ STATUS_ORDER = {
 }
 
 
-def apply_status_update(actor: SystemActor, inbox: "Inbox", update: "StatusUpdate") -> bool:
+class StatusBeforeSend(Exception):
+    """A status names a message id not recorded yet while a send through the inbox is in flight:
+    the provider's webhook overtook the worker recording the id. Apply it again a moment later."""
+
+
+def apply_status_update(
+    actor: SystemActor, inbox: "Inbox", update: "StatusUpdate", *, wait_for_send: bool = False
+) -> bool:
     """A provider's status callback for a message sent through `inbox`: moves the message forward
     only (a late `sent` never overwrites `delivered` or `read`; nothing overwrites `read`); a
     status naming a message this inbox did not send (another inbox's, another company's, or
-    unknown) changes nothing. `failed` stays until an agent retries. Whether anything changed."""
+    unknown) changes nothing. `failed` stays until an agent retries. Whether anything changed.
+
+    With `wait_for_send`, a status for an unknown id while a send through the inbox is in flight
+    raises StatusBeforeSend instead of being dropped (the caller applies it again later)."""
     acting_company_id(actor, inbox.company_id)
     status = update.status
     with transaction.atomic():
@@ -238,6 +248,8 @@ def apply_status_update(actor: SystemActor, inbox: "Inbox", update: "StatusUpdat
             .first()
         )
         if message is None or not update.provider_message_id:
+            if message is None and wait_for_send and _send_in_flight(inbox):
+                raise StatusBeforeSend(update.provider_message_id)
             return False
         current = message.delivery_status
         if status == Message.DeliveryStatus.FAILED:
@@ -260,6 +272,17 @@ def apply_status_update(actor: SystemActor, inbox: "Inbox", update: "StatusUpdat
         )
         _touch(inbox.company_id, message.conversation_id)
     return True
+
+
+def _send_in_flight(inbox: "Inbox") -> bool:
+    """Whether a worker holds a message of this inbox right now (sending it)."""
+    return Message.objects.filter(
+        company_id=inbox.company_id,
+        inbox_id=inbox.pk,
+        delivery_status=Message.DeliveryStatus.PENDING,
+        sender_type=Message.SenderType.AGENT,
+        claimed_until__gt=timezone.now(),
+    ).exists()
 
 
 def apply_status_watermark(actor: SystemActor, inbox: "Inbox", update: "StatusWatermark") -> int:

@@ -197,6 +197,8 @@ def _write_agent_message(
             mime_type=attachment.mime_type,
             filename=attachment.filename,
             size=attachment.file.size,
+            # the chat shows a file's text under it, as WhatsApp does with a caption
+            caption=text,
             state=MessageAttachment.State.STORED,
         )
         stored.file.save(attachment.filename, attachment.file, save=False)
@@ -290,6 +292,9 @@ def retry_delivery(
         message.delivery_attempts = 0
         message.claimed_until = None
         message.next_attempt_at = None
+        # a message the provider accepted, then reported failed, is a new send: its new id is
+        # recorded (late statuses of the old one no longer match it)
+        message.provider_message_id = ""
         message.status_changed_at = timezone.now()
         message.save(
             update_fields=[
@@ -299,6 +304,7 @@ def retry_delivery(
                 "delivery_attempts",
                 "claimed_until",
                 "next_attempt_at",
+                "provider_message_id",
                 "status_changed_at",
             ]
         )

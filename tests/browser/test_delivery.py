@@ -92,7 +92,8 @@ def graph() -> Iterator[LocalGraphServer]:
 
 
 @pytest.fixture
-def processes(graph, tmp_path) -> Iterator[Processes]:
+def processes(graph, tmp_path, settings) -> Iterator[Processes]:
+    settings.MEDIA_ROOT = tmp_path  # the web process stores files where the workers read them
     env = {
         "DATABASE_URL": database_url(),
         "GRAPH_API_BASE_URL": graph.url,
@@ -284,3 +285,70 @@ def test_a_worker_killed_mid_send_is_replaced_and_the_message_goes_once(
     message.refresh_from_db()
     assert message.delivery_attempts == 2
     assert message.provider_message_id.startswith("wamid.LOCAL")
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def test_an_image_attached_in_the_composer_goes_out_with_its_caption(
+    page: Page, live_server, chat, graph, processes
+):
+    processes.worker()
+    open_chat(page, live_server.url, chat)
+    page.locator("[data-attachment-input]").set_input_files(
+        files=[{"name": "damaged-box.png", "mimeType": "image/png", "buffer": PNG}]
+    )
+    expect(page.locator("[data-attachment-name]")).to_have_text("Attached: damaged-box.png")
+    message = send_reply(page, "Is this the box you received?")
+    image = page.locator(f"#message-{message.pk} img")
+    expect(image).to_be_visible()
+    # served to the agent by the attachment view, and loaded
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth === 1", arg=image.element_handle()
+    )
+    expect(delivery_of(page, message)).to_have_attribute("data-delivery", "sent", timeout=45_000)
+    assert graph.uploads() == [(PNG, "image/png")]
+    [request] = graph.accepted_sends()
+    assert request.json["type"] == "image"
+    assert request.json["image"]["caption"] == "Is this the box you received?"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#chat-column").screenshot(path=ARTIFACTS / "delivery-image.png", caret="initial")
+
+
+def test_a_wrong_file_is_refused_in_the_composer_and_the_draft_kept(
+    page: Page, live_server, chat, processes
+):
+    open_chat(page, live_server.url, chat)
+    page.locator("[data-attachment-input]").set_input_files(
+        files=[{"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00"}]
+    )
+    composer = page.locator("#composer-input")
+    composer.fill("Here is your invoice")
+    composer.press("Enter")
+    expect(page.locator("#composer-error")).to_contain_text("not the JPEG, PNG, PDF file")
+    expect(page.locator("#composer-input")).to_have_value("Here is your invoice")
+    assert not Message.objects.filter(sender_type="agent").exists()
+
+
+def test_after_24_hours_a_free_text_reply_is_refused_before_it_is_stored(
+    page: Page, live_server, chat, graph
+):
+    Message.objects.filter(pk=chat["asked"].pk).update(
+        timestamp=timezone.now() - timedelta(hours=25)
+    )
+    open_chat(page, live_server.url, chat)
+    composer = page.locator("#composer-input")
+    composer.fill("Are you still interested?")
+    composer.press("Enter")
+    error = page.locator("#composer-error")
+    expect(error).to_contain_text("within 24 hours of the customer's last message")
+    expect(error).to_contain_text("Your draft is kept")
+    expect(page.locator("#composer-input")).to_have_value("Are you still interested?")
+    assert not Message.objects.filter(sender_type="agent").exists()
+    assert graph.sends() == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#chat-column").screenshot(path=ARTIFACTS / "delivery-window.png", caret="initial")

@@ -263,6 +263,22 @@ def test_a_message_whose_workers_keep_dying_is_given_up(chat, settings):
     assert message.last_error.endswith("timed out")
 
 
+def test_retry_of_a_message_the_provider_reported_failed_sends_it_anew(graph, chat):
+    message = deliver(reply(chat))
+    first_id = message.provider_message_id
+    assert status(chat["inbox"], first_id, "failed", error_code="131026")
+    services.retry_delivery(
+        chat["agent"],
+        company_id=message.company_id,
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+    )
+    message = deliver(message)
+    assert message.delivery_status == "sent"
+    assert message.provider_message_id not in ("", first_id)
+    assert len(graph.accepted_sends()) == 2
+
+
 def test_retry_after_failure_starts_over(graph, chat):
     graph.fail_next(400, code=131026, message="Message undeliverable")
     message = deliver(reply(chat))

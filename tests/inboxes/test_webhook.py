@@ -461,6 +461,47 @@ def test_twenty_parallel_copies_of_a_delivery_are_one_message(company):
     assert states == {"processed"}, WebhookDelivery.objects.values_list("reason", flat=True)
 
 
+def test_a_status_that_overtakes_the_recording_of_its_send_is_applied_once_it_is_recorded(
+    client, inbox, django_capture_on_commit_callbacks
+):
+    """Meta may post `delivered` before the worker that sent the message has stored its id: the
+    delivery waits (stays received, queued again later) instead of dropping the status."""
+    from django_tasks_db.models import DBTaskResult
+
+    from conversations.services import delivery as outbound
+
+    conversation = ConversationFactory(company=inbox.company, inbox=inbox)
+    mid_send = MessageFactory(
+        conversation=conversation,
+        inbox=inbox,
+        sender_type="agent",
+        sender_user=None,
+        delivery_status="pending",
+    )
+    claim = outbound.claim_message(company_id=inbox.company_id, message_id=mid_send.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        post_signed(client, inbox, fixture("status_delivered"))
+    stored = WebhookDelivery.objects.get()
+    assert process_webhook_delivery(company_id=inbox.company_id, delivery_id=stored.pk) == "retry"
+    stored.refresh_from_db()
+    assert stored.state == "received" and stored.attempts == 1
+    queued = DBTaskResult.objects.filter(args_kwargs__kwargs__delivery_id=stored.pk)
+    assert queued.exclude(run_after=None).exists()
+    assert outbound.record_sent(claim, "wamid.HBgLOUTBOUND01")
+    assert process_webhook_delivery(company_id=inbox.company_id, delivery_id=stored.pk) == (
+        "processed"
+    )
+    mid_send.refresh_from_db()
+    assert mid_send.delivery_status == "delivered"
+
+
+def test_a_status_for_an_unknown_message_with_no_send_in_flight_is_processed_at_once(
+    client, inbox, immediate_tasks, django_capture_on_commit_callbacks
+):
+    deliver(client, inbox, fixture("status_delivered"), django_capture_on_commit_callbacks)
+    assert WebhookDelivery.objects.get().state == "processed"
+
+
 def test_a_delivery_whose_task_was_lost_is_enqueued_again_by_the_sweep(
     client, inbox, immediate_tasks
 ):
