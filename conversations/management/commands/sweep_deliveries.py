@@ -13,12 +13,15 @@ from conversations.tasks import deliver_message
 def sweep() -> int:
     """Enqueue a delivery task for each lost message; how many. Harmless when a message's task
     does still run: only one of them claims it."""
+    from inboxes.inbound import requeue_stale_deliveries
     from inboxes.polling import ensure_mailbox_polling
 
     lost = lost_deliveries()
     for company_id, message_id in lost:
         deliver_message.enqueue(company_id=company_id, message_id=message_id)
-    # the mailbox polling chain is one more task that can be lost: restart it when it was
+    # inbound deliveries whose processing task was lost, and the mailbox polling chain, are
+    # tasks that can be lost too: queue them again
+    requeue_stale_deliveries()
     ensure_mailbox_polling()
     return len(lost)
 
