@@ -309,6 +309,8 @@ class MessageAttachment(CompanyOwned):
     size = models.PositiveBigIntegerField(null=True, blank=True)
     file = models.FileField(upload_to=attachment_path, max_length=500, blank=True)
     provider_media_id = models.CharField(max_length=255, blank=True)
+    # providers that send a download link instead of a media id (Messenger, Instagram)
+    source_url = models.TextField(blank=True)
     state = models.CharField(max_length=16, choices=State, default=State.PENDING)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -20,7 +20,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 collect_ignore = [] if os.environ.get("CITUS_WORKERS") else ["citus"]
 
 # oidc_provider / sso_settings: a real OpenID provider on loopback for the single sign-on tests
-pytest_plugins = ["tests.oidc_fixtures"]
+pytest_plugins = ["tests.oidc_fixtures", "tests.mail_servers"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
