@@ -250,6 +250,16 @@ class Message(CompanyOwned):
                 condition=Q(delivery_status__in=["pending", "failed"]),
                 name="msg_company_undelivered_idx",
             ),
+            # an inbox's send log and health: WHERE company_id = ? AND inbox_id = ? AND
+            # sender_type = 'agent' ORDER BY timestamp DESC, id DESC
+            models.Index(
+                "company",
+                "inbox",
+                models.F("timestamp").desc(),
+                models.F("id").desc(),
+                condition=Q(sender_type="agent"),
+                name="msg_company_inbox_sent_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -299,6 +309,8 @@ class MessageAttachment(CompanyOwned):
     size = models.PositiveBigIntegerField(null=True, blank=True)
     file = models.FileField(upload_to=attachment_path, max_length=500, blank=True)
     provider_media_id = models.CharField(max_length=255, blank=True)
+    # providers that send a download link instead of a media id (Messenger, Instagram)
+    source_url = models.TextField(blank=True)
     state = models.CharField(max_length=16, choices=State, default=State.PENDING)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

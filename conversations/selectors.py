@@ -838,12 +838,13 @@ def messages_after(conversation: Conversation, after_id: int) -> list[Message]:
 
 def with_message_details(messages: list[Message]) -> list[Message]:
     """What the chat shows beside a message's text: its files (`message.files`) and the message
-    it answers or reacts to (`message.quoted`). One query each, only when some message has
+    it answers or reacts to (`message.quoted`), and the customer's reaction to it when that is on
+    the same page (`message.reaction`). One query each, only when some message has
     them, scoped to the company (no query at all for a chat of plain text)."""
     if not messages:
         return messages
     company_id = messages[0].company_id
-    with_files = [m.pk for m in messages if m.kind in MEDIA_KINDS]
+    with_files = [m.pk for m in messages if m.kind in MEDIA_KINDS or m.payload.get("files")]
     files: dict[int, list[MessageAttachment]] = {}
     if with_files:
         for attachment in MessageAttachment.objects.filter(
@@ -856,9 +857,14 @@ def with_message_details(messages: list[Message]) -> list[Message]:
         if quoted_ids
         else {}
     )
+    shown = {message.pk: message for message in messages}
     for message in messages:
         message.files = files.get(message.pk, [])
         message.quoted = quoted.get(message.reply_to_id)
+        message.reaction = ""
+    for message in messages:  # oldest first: the customer's latest reaction wins ("" removes it)
+        if message.kind == Message.Kind.REACTION and message.reply_to_id in shown:
+            shown[message.reply_to_id].reaction = (message.payload or {}).get("emoji", "")
     return messages
 
 
@@ -1005,3 +1011,30 @@ def assignable_users(company: Company) -> list[User]:
     from conversations.services import assignable_users_q
 
     return list(User.objects.filter(assignable_users_q(company.pk)).order_by("first_name", "id"))
+
+
+def default_reply_cc(conversation: Conversation) -> str | None:
+    """Who else a reply goes to, to start with (the agent may edit it): the To and Cc of the
+    customer's latest mail, without this inbox's own address. None for channels without Cc."""
+    from inboxes.channels import adapter_for
+
+    if conversation.inbox is None or not adapter_for(conversation.inbox).threads_by_reference:
+        return None
+    payload = (
+        Message.objects.filter(
+            company_id=conversation.company_id,
+            conversation=conversation,
+            sender_type=Message.SenderType.CUSTOMER,
+        )
+        .order_by("-id")
+        .values_list("payload", flat=True)
+        .first()
+    ) or {}
+    own = (conversation.inbox.credentials.get("email_address") or "").lower()
+    customer = (conversation.customer.email or "").lower()
+    others = [
+        address
+        for address in [*(payload.get("to") or []), *(payload.get("cc") or [])]
+        if address not in (own, customer)
+    ]
+    return ", ".join(dict.fromkeys(others))

@@ -366,7 +366,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES)
     draft = request.POST.get("content", "")
     if not form.is_valid():
-        composer = {"draft": draft, "error": first_error(form)}
+        composer = {"draft": draft, "error": first_error(form), "cc": request.POST.get("cc")}
         return _chat_update(request, conversation, {}, composer=composer, status=422)
     chat_state = form.cleaned_data
     try:
@@ -378,6 +378,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             last_seen_message_id=chat_state["last_seen"],
             attachment=chat_state["attachment"],
             reply_to_id=chat_state["reply_to"],
+            cc=chat_state["cc"],
         )
     except Conversation.DoesNotExist as missing:
         raise Http404(NOT_IN_VIEW) from missing

@@ -54,6 +54,7 @@ def download_inbound_attachment(*, company_id: int, attachment_id: int) -> Downl
     wanted = InboundAttachment(
         kind=attachment.kind,
         provider_media_id=attachment.provider_media_id,
+        url=attachment.source_url,
         mime_type=attachment.mime_type,
         filename=attachment.filename,
     )

@@ -23,7 +23,7 @@ from conversations.models import Message
 from conversations.services.common import _touch
 
 if TYPE_CHECKING:
-    from inboxes.channels import SendError, StatusUpdate
+    from inboxes.channels import SendError, StatusUpdate, StatusWatermark
     from inboxes.models import Inbox
 
 MAX_ERROR_LENGTH = 2000
@@ -260,3 +260,47 @@ def apply_status_update(actor: SystemActor, inbox: "Inbox", update: "StatusUpdat
         )
         _touch(inbox.company_id, message.conversation_id)
     return True
+
+
+def apply_status_watermark(actor: SystemActor, inbox: "Inbox", update: "StatusWatermark") -> int:
+    """A provider's watermark (Messenger's delivery and read receipts): every agent message sent
+    through `inbox` to this customer at or before it moves forward to its status (never back;
+    `failed` and `pending` stay). How many messages changed."""
+    from customers.models import CustomerIdentity
+    from inboxes.channels import adapter_for
+
+    acting_company_id(actor, inbox.company_id)
+    adapter = adapter_for(inbox)
+    customer_id = (
+        CustomerIdentity.objects.filter(
+            company_id=inbox.company_id,
+            kind=adapter.identity_kind,
+            inbox_id=inbox.pk if adapter.identity_is_inbox_scoped else None,
+            value=adapter.normalize_identity(update.recipient),
+        )
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if customer_id is None:
+        return 0
+    from conversations.models import Conversation
+
+    earlier = [
+        status for status, order in STATUS_ORDER.items() if 0 < order < STATUS_ORDER[update.status]
+    ]
+    with transaction.atomic():
+        messages = Message.objects.filter(
+            company_id=inbox.company_id,
+            inbox_id=inbox.pk,
+            sender_type=Message.SenderType.AGENT,
+            conversation_id__in=Conversation.objects.filter(
+                company_id=inbox.company_id, inbox_id=inbox.pk, customer_id=customer_id
+            ).values("id"),
+            delivery_status__in=earlier,
+            timestamp__lte=update.watermark,
+        )
+        conversation_ids = set(messages.values_list("conversation_id", flat=True))
+        changed = messages.update(delivery_status=update.status, status_changed_at=timezone.now())
+        for conversation_id in conversation_ids:
+            _touch(inbox.company_id, conversation_id)
+    return changed

@@ -1,7 +1,8 @@
 """Agent replies: stored pending with the conversation update, delivered after commit."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,10 @@ from django.utils.text import get_valid_filename
 from accounts.models import User
 from companies.access import acting_company_id
 from conversations.models import Conversation, Message, MessageAttachment
+
+if TYPE_CHECKING:
+    from customers.models import Customer
+    from inboxes.models import Inbox
 from conversations.services.common import (
     Status,
     _locked_conversation,
@@ -96,22 +101,12 @@ class OutsideReplyWindow(ValidationError):
     message (WhatsApp: 24 hours); later ones need a template."""
 
 
-def _check_reply_window(conversation: Conversation, now: datetime) -> None:
-    """Refuse a free-text reply on a channel with a reply window (adapter.reply_window) when the
-    customer's last message through this inbox is older than the window."""
-    if conversation.inbox_id is None:
-        return
-    from inboxes.channels import adapter_for
-
-    adapter = adapter_for(conversation.inbox)
-    window = adapter.reply_window
-    if window is None:
-        return
-    company_id = conversation.company_id
+def last_customer_message_at(company_id: int, customer_id: int, inbox_id: int) -> datetime | None:
+    """When the customer last wrote through this inbox (any of their conversations in it)."""
     same_inbox = Conversation.objects.filter(
-        company_id=company_id, customer_id=conversation.customer_id, inbox_id=conversation.inbox_id
+        company_id=company_id, customer_id=customer_id, inbox_id=inbox_id
     ).values("id")
-    last_inbound = (
+    return (
         Message.objects.filter(
             company_id=company_id,
             conversation_id__in=same_inbox,
@@ -121,18 +116,38 @@ def _check_reply_window(conversation: Conversation, now: datetime) -> None:
         .values_list("timestamp", flat=True)
         .first()
     )
+
+
+def _window_text(window: timedelta) -> str:
+    hours = int(window.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} hours"
+
+
+def check_reply_window(inbox: "Inbox | None", customer: "Customer", now: datetime) -> None:
+    """Refuse a free-text message on a channel with a reply window (the adapter's
+    allowed_reply_window for this inbox: WhatsApp 24 hours, Messenger 24 hours or 7 days with
+    the HUMAN_AGENT tag) when the customer's last message through `inbox` is older than the
+    window, or there is none. Every sender (the composer, starting a conversation) asks this."""
+    if inbox is None:
+        return
+    from inboxes.channels import adapter_for
+
+    adapter = adapter_for(inbox)
+    window = adapter.allowed_reply_window(inbox)
+    if window is None:
+        return
+    last_inbound = last_customer_message_at(inbox.company_id, customer.pk, inbox.pk)
     if last_inbound is not None and now - last_inbound <= window:
         return
-    hours = int(window.total_seconds() // 3600)
     since = (
-        "has not written to this number yet"
+        "has not written to this inbox yet"
         if last_inbound is None
         else f"last wrote {timezone.localtime(last_inbound):%b %-d, %H:%M}"
     )
     raise OutsideReplyWindow(
-        f"{adapter.label} only accepts free-text replies within {hours} hours of the customer's "
-        f"last message, and {conversation.customer.name} {since}. Your draft is kept: send it "
-        "once they write again (template messages are not supported yet).",
+        f"{adapter.label} only accepts free-text replies within {_window_text(window)} of the "
+        f"customer's last message, and {customer.name} {since}. Your draft is "
+        f"kept: send it once they write again ({adapter.reply_window_note(inbox)}).",
         code="outside_window",
     )
 
@@ -152,6 +167,7 @@ def _write_agent_message(
     now: datetime,
     attachment: ReplyAttachment | None = None,
     reply_to: Message | None = None,
+    cc: list[str] | None = None,
 ) -> Message:
     """Store an agent's message (and its file); one for a provider is pending and queued for
     delivery on commit, a note on a conversation logged by hand (no inbox) has nothing to
@@ -171,6 +187,7 @@ def _write_agent_message(
         if conversation.inbox_id
         else Message.DeliveryStatus.SENT,
         status_changed_at=now,
+        payload={"cc": cc} if cc else {},
     )
     if attachment is not None:
         stored = MessageAttachment(
@@ -198,6 +215,7 @@ def send_agent_reply(
     last_seen_message_id: int | None,
     attachment: UploadedFile | None = None,
     reply_to_id: int | None = None,
+    cc: list[str] | None = None,
 ) -> Message:
     """Store an agent's reply (text, a file, or both; answering one message of the conversation
     when `reply_to_id` is given) as pending and queue its delivery once the
@@ -214,7 +232,7 @@ def send_agent_reply(
     text = "" if checked and not content.strip() else validate_agent_content(content)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
-        _check_reply_window(conversation, timezone.now())
+        check_reply_window(conversation.inbox, conversation.customer, timezone.now())
         reply_to = None
         if reply_to_id is not None:
             reply_to = Message.objects.filter(
@@ -231,7 +249,7 @@ def send_agent_reply(
         if newer:
             raise NewActivity(newer)
         now = timezone.now()
-        message = _write_agent_message(user, conversation, text, now, checked, reply_to)
+        message = _write_agent_message(user, conversation, text, now, checked, reply_to, cc)
         if conversation.assigned_user_id is None:
             conversation.assigned_user = user
         if conversation.status == Status.NEW:

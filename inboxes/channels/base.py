@@ -34,6 +34,9 @@ class InboundAttachment(BaseModel):
     mime_type: str = ""
     filename: str = ""
     caption: str = ""
+    # pushed channels (email) carry the file in the delivery itself
+    content: bytes = b""
+    content_id: str = ""  # an inline image's Content-ID (cid: links in the mail's HTML)
 
 
 class InboundMessage(Event):
@@ -48,6 +51,9 @@ class InboundMessage(Event):
     payload: dict = {}  # typed details: location, contacts, button reply, reaction, unknown type
     reply_to_provider_id: str = ""
     subject: str = ""  # email
+    # sent by the business from outside the hub (Messenger's echo of a reply written in Meta's
+    # own inbox): stored as an agent message with no author, already sent
+    from_business: bool = False
 
 
 class StatusUpdate(Event):
@@ -59,12 +65,36 @@ class StatusUpdate(Event):
     error_text: str = ""
 
 
-ParsedEvent = InboundMessage | StatusUpdate
+class StatusWatermark(Event):
+    """Every agent message to `recipient` sent at or before `watermark` reached `status`
+    (Messenger's delivery and read watermarks)."""
+
+    event: Literal["watermark"] = "watermark"
+    recipient: str  # the customer's identity value
+    status: Literal["delivered", "read"]
+    watermark: datetime
+
+
+class MessageRemoved(Event):
+    """The customer unsent (deleted) one of their messages (Instagram)."""
+
+    event: Literal["removed"] = "removed"
+    provider_message_id: str
+    sender: str
+    timestamp: datetime
+
+
+ParsedEvent = InboundMessage | StatusUpdate | StatusWatermark | MessageRemoved
 
 
 class UnparseableDelivery(Exception):
     """The delivery is not what the provider's format promises: kept as a dead letter with this
     reason, to be reprocessed after a fix."""
+
+
+class IgnoredDelivery(Exception):
+    """A genuine delivery that asks nothing of the hub (an auto-reply, a vacation notice): kept
+    as `ignored` with this reason, no conversation opened."""
 
 
 class WebhookRefused(Exception):
@@ -94,7 +124,15 @@ class OutboundMessage:
     attachments: tuple[OutboundAttachment, ...] = ()
     reply_to_provider_id: str = ""
     subject: str = ""
-    references: tuple[str, ...] = field(default=())  # email threading
+    # the provider ids of the conversation's messages, oldest first (email threading:
+    # In-Reply-To and References)
+    references: tuple[str, ...] = field(default=())
+    cc: tuple[str, ...] = ()
+    # when the customer last wrote through this inbox (channels with a reply window pick the
+    # kind of send by it); None when they never did
+    last_inbound_at: datetime | None = None
+    # the hub's own reference of the message (Messenger echoes it back as metadata)
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,7 +159,12 @@ class SendError(Exception):
 
 
 class CredentialsRejected(Exception):
-    """Saving an inbox's credentials: the provider said they do not work (the message says why)."""
+    """Saving an inbox's credentials: the provider said they do not work (the message says why;
+    `field` names the credential at fault, when the provider's answer tells)."""
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 # --- the adapter -------------------------------------------------------------------------------
@@ -151,6 +194,23 @@ class ChannelAdapter:
     reply_window: ClassVar[timedelta | None] = None
     # whether this channel can deliver messages today (False: replies fail with a clear reason)
     is_connected: ClassVar[bool] = False
+    # whether a message joins the conversation of the message it answers (email: In-Reply-To,
+    # References; a new subject is a new conversation) instead of the customer's open one
+    threads_by_reference: ClassVar[bool] = False
+
+    def allowed_reply_window(self, inbox: "Inbox") -> timedelta | None:
+        """The reply window of this inbox: `reply_window`, longer where the inbox may use an
+        extension (Messenger's HUMAN_AGENT tag: 7 days); None for no window."""
+        return self.reply_window
+
+    def reply_window_note(self, inbox: "Inbox") -> str:
+        """What the refusal outside the window adds about how to reach the customer later."""
+        return "template messages are not supported yet"
+
+    def customer_name(self, inbox: "Inbox", identity: str) -> str:
+        """The name of a customer met for the first time, from the provider's profile API
+        ("" when the channel has none, or it did not answer)."""
+        return ""
 
     def normalize_identity(self, value: str) -> str:
         return value.strip()
@@ -182,8 +242,9 @@ class ChannelAdapter:
         """A stored delivery's events; UnparseableDelivery when it is not the provider's format."""
         raise UnparseableDelivery(f"{self.label} deliveries cannot be read yet.")
 
-    def acknowledge(self, inbox: "Inbox") -> HttpResponse:
-        """The answer to a stored delivery (Twilio wants TwiML; Meta any 200)."""
+    def acknowledge(self, inbox: "Inbox", request: HttpRequest, body: bytes) -> HttpResponse:
+        """The answer to a stored delivery (Twilio wants TwiML, which may depend on the
+        delivery: a call hears a greeting; Meta any 200)."""
         return HttpResponse("OK", content_type="text/plain")
 
     def send(self, inbox: "Inbox", message: OutboundMessage) -> SendResult:

@@ -242,3 +242,88 @@ def send_whatsapp(phone_number_id: str, token: str, message: OutboundMessage) ->
 def credential(inbox: "Inbox", name: str) -> str:
     """One of the inbox's saved credentials ("" when missing)."""
     return str((inbox.credentials or {}).get(name) or "")
+
+
+class SendApiAnswer(BaseModel):
+    """POST /<page-id>/messages (Messenger and Instagram's Send API): the `m_` id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    recipient_id: str = ""
+    message_id: str = Field(min_length=1)
+
+
+SEND_API_FILE_TYPES = frozenset({"image", "audio", "video"})
+
+
+def send_messenger(
+    account_id: str,
+    token: str,
+    message: OutboundMessage,
+    *,
+    tag: str = "",
+    label: str = "Messenger",
+    upload_files: bool = True,
+) -> SendResult:
+    """Send an agent's message through the Send API (`/<page-id>/messages`, also Instagram's):
+    each file as an upload, then the text; `messaging_type` RESPONSE inside the 24-hour window,
+    MESSAGE_TAG with `tag` (HUMAN_AGENT) after it. The last accepted message's id is recorded."""
+    if not account_id or not token:
+        raise SendError(
+            f"This inbox has no {label} account ID or access token. Add them on the inbox page, "
+            "then retry.",
+            retryable=False,
+            code="credentials",
+        )
+    if not message.recipient:
+        raise SendError(
+            f"This customer has no {label} id in this inbox (they must write first).",
+            retryable=False,
+            code="recipient",
+        )
+    envelope: dict[str, Any] = {
+        "recipient": json_dumps({"id": message.recipient}),
+        "messaging_type": "MESSAGE_TAG" if tag else "RESPONSE",
+    }
+    if tag:
+        envelope["tag"] = tag
+    sends: list[dict[str, Any]] = []
+    for attachment in message.attachments if upload_files else ():
+        kind = attachment.kind if attachment.kind in SEND_API_FILE_TYPES else "file"
+        content: dict[str, Any] = {"attachment": {"type": kind, "payload": {"is_reusable": False}}}
+        if message.reference:
+            content["metadata"] = message.reference
+        sends.append(
+            {
+                "data": {**envelope, "message": json_dumps(content)},
+                "files": {
+                    "filedata": (attachment.filename, attachment.content, attachment.mime_type)
+                },
+            }
+        )
+    if message.text:
+        content = {"text": message.text}
+        if message.reference:
+            content["metadata"] = message.reference
+        sends.append(
+            {
+                "json": {
+                    **{key: value for key, value in envelope.items() if key != "recipient"},
+                    "recipient": {"id": message.recipient},
+                    "message": content,
+                }
+            }
+        )
+    if not sends:
+        raise SendError("There is nothing to send.", retryable=False, code="empty")
+    provider_id = ""
+    for send in sends:
+        response = _call("POST", f"{account_id}/messages", token, **send)
+        provider_id = _parsed(response, SendApiAnswer).message_id
+    return SendResult(provider_message_id=provider_id)
+
+
+def json_dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"))

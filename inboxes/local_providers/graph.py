@@ -2,6 +2,8 @@
 `make run` (nothing here reaches the internet).
 
 It answers what the hub calls: `POST /<version>/<phone-number-id>/messages` (a `wamid.` id back),
+the Send API of Messenger and Instagram on the same path (`{"recipient": ...}` in: an `m_` id
+back), the profile API (`GET /<version>/<psid>?fields=...`, for ids given to `add_profile`),
 `POST /<version>/<phone-number-id>/media` (an upload), `GET /<version>/<media-id>` (the media's
 URL) and the download itself, `GET /<version>/<phone-number-id>` (the credential check). It
 records every request (path, Authorization header, JSON body) and answers errors, timeouts and
@@ -20,13 +22,16 @@ import hmac
 import itertools
 import json
 import secrets
+import struct
 import threading
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -60,6 +65,8 @@ class Subscription:
     business_account_id: str = "0"
     # statuses sent after each accepted message, in order
     statuses: tuple[str, ...] = ("sent", "delivered")
+    # whatsapp, or page / instagram (Messenger's format: delivery and read receipts)
+    channel: str = "whatsapp"
 
 
 @dataclass
@@ -68,6 +75,8 @@ class GraphState:
     failures: list[Failure] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    # Messenger / Instagram profiles by page-scoped id (the profile API)
+    profiles: dict[str, dict] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -75,6 +84,23 @@ class GraphState:
 def sign(body: bytes, app_secret: str) -> str:
     """Meta's X-Hub-Signature-256 of a webhook body."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sample_png(width: int = 160, height: int = 100) -> bytes:
+    """A small real PNG (a teal rectangle): the demo's media and the browser tests' image."""
+    raw = (b"\x00" + bytes([20, 150, 140]) * width) * height
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def status_payload(
@@ -111,6 +137,35 @@ def status_payload(
     }
 
 
+def receipt_payload(channel: str, page_id: str, recipient: str, mid: str, status: str) -> dict:
+    """A Messenger (`page`) or Instagram receipt webhook: delivery (Messenger only, with the
+    message id and a watermark) or read (Messenger: a watermark; Instagram: the message id)."""
+    now = int(time.time() * 1000)
+    if status == "delivered":
+        receipt: dict = {"delivery": {"mids": [mid], "watermark": now}}
+    elif channel == "instagram":
+        receipt = {"read": {"mid": mid}}
+    else:
+        receipt = {"read": {"watermark": now}}
+    return {
+        "object": channel,
+        "entry": [
+            {
+                "id": page_id,
+                "time": now,
+                "messaging": [
+                    {
+                        "sender": {"id": recipient},
+                        "recipient": {"id": page_id},
+                        "timestamp": now,
+                        **receipt,
+                    }
+                ],
+            }
+        ],
+    }
+
+
 def post_signed(url: str, payload: dict, app_secret: str) -> int:
     body = json.dumps(payload).encode()
     request = urllib.request.Request(
@@ -135,11 +190,8 @@ def _graph_error(status: int, code: int, message: str) -> dict:
     }
 
 
-def _uploaded_file(content_type: str, body: bytes) -> tuple[bytes, str] | None:
-    """The `file` part of a multipart/form-data upload (as Meta's media endpoint takes it): its
-    bytes and MIME type (the `type` field's, else the part's); None when there is none."""
-    if not content_type.startswith("multipart/form-data"):
-        return None
+def _form_fields(content_type: str, body: bytes) -> dict[str, tuple[bytes, str]]:
+    """The parts of a multipart/form-data body by name: bytes and content type."""
     message = BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
@@ -148,6 +200,15 @@ def _uploaded_file(content_type: str, body: bytes) -> tuple[bytes, str] | None:
         name = part.get_param("name", header="content-disposition")
         if name:
             fields[str(name)] = (part.get_payload(decode=True) or b"", part.get_content_type())
+    return fields
+
+
+def _uploaded_file(content_type: str, body: bytes) -> tuple[bytes, str] | None:
+    """The `file` part of a multipart/form-data upload (as Meta's media endpoint takes it): its
+    bytes and MIME type (the `type` field's, else the part's); None when there is none."""
+    if not content_type.startswith("multipart/form-data"):
+        return None
+    fields = _form_fields(content_type, body)
     if "file" not in fields:
         return None
     content, part_type = fields["file"]
@@ -256,6 +317,11 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._answer(200, stored[0], {"Content-Type": stored[1]})
             return
+        if len(parts) == 2 and parts[1] in state.profiles:
+            wanted = parse_qs(urlsplit(self.path).query).get("fields", [""])[0].split(",")
+            profile = state.profiles[parts[1]]
+            self._answer(200, {"id": parts[1], **{k: v for k, v in profile.items() if k in wanted}})
+            return
         if len(parts) == 2:
             object_id = parts[1]
             stored = state.media.get(object_id)
@@ -310,7 +376,37 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._answer(404, _graph_error(404, 100, "Unknown path."))
 
+    def _accept_send_api(self, page_id: str, body: bytes) -> None:
+        """Messenger and Instagram's Send API: JSON, or a multipart upload whose `recipient`
+        and `message` fields are JSON strings."""
+        content_type = self.headers.get("Content-Type", "")
+        try:
+            if content_type.startswith("multipart/form-data"):
+                fields = _form_fields(content_type, body)
+                recipient = json.loads(fields["recipient"][0])["id"]
+                if "filedata" not in fields:
+                    raise KeyError("filedata")
+            else:
+                recipient = json.loads(body)["recipient"]["id"]
+        except (ValueError, KeyError, TypeError):
+            self._answer(400, _graph_error(400, 100, "Invalid parameter: recipient is required."))
+            return
+        mid = f"m_LOCAL{next(self.server.state.counter):06d}{secrets.token_hex(6)}"
+        self._answer(200, {"recipient_id": recipient, "message_id": mid})
+        subscription = self.server.state.subscriptions.get(page_id)
+        if subscription is not None:
+            threading.Thread(
+                target=self.server.send_receipts,
+                args=(subscription, page_id, mid, recipient),
+                daemon=True,
+            ).start()
+
     def _accept_message(self, phone_number_id: str, body: bytes) -> None:
+        if self.headers.get("Content-Type", "").startswith("multipart/form-data") or (
+            b'"recipient"' in body
+        ):
+            self._accept_send_api(phone_number_id, body)
+            return
         try:
             message = json.loads(body)
             recipient = message["to"]
@@ -351,7 +447,11 @@ class _Handler(BaseHTTPRequestHandler):
                 webhook_url=command["webhook_url"],
                 app_secret=command["app_secret"],
                 business_account_id=command.get("business_account_id", "0"),
+                channel=command.get("channel", "whatsapp"),
+                statuses=tuple(command.get("statuses", ("sent", "delivered"))),
             )
+        elif parts == ["profile"]:
+            server.add_profile(command["id"], command.get("profile", {}))
         elif parts == ["media"]:
             server.add_media(
                 command["id"], command.get("content", "").encode(), command.get("mime_type", "")
@@ -392,10 +492,31 @@ class _Server(ThreadingHTTPServer):
         app_secret: str,
         business_account_id: str = "0",
         statuses: tuple[str, ...] = ("sent", "delivered"),
+        channel: str = "whatsapp",
     ) -> None:
+        """After each accepted send to this account, post the statuses to the hub as Meta
+        would (`channel`: whatsapp, or page / instagram for the Send API's receipts)."""
         self.state.subscriptions[phone_number_id] = Subscription(
-            webhook_url, app_secret, business_account_id, statuses
+            webhook_url, app_secret, business_account_id, statuses, channel
         )
+
+    def add_profile(self, scoped_id: str, profile: dict) -> None:
+        """What the profile API answers for a page-scoped id (first_name, last_name, name,
+        username...)."""
+        self.state.profiles[scoped_id] = dict(profile)
+
+    def send_receipts(
+        self, subscription: Subscription, page_id: str, mid: str, recipient: str
+    ) -> None:
+        for status in subscription.statuses:
+            if status == "sent":
+                continue  # the Send API's answer is the `sent`
+            time.sleep(0.3)
+            payload = receipt_payload(subscription.channel, page_id, recipient, mid, status)
+            try:
+                post_signed(subscription.webhook_url, payload, subscription.app_secret)
+            except OSError:
+                return
 
     def add_media(self, media_id: str, content: bytes, mime_type: str) -> None:
         self.state.media[media_id] = (content, mime_type)
