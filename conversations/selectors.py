@@ -114,8 +114,8 @@ def _filtered(user: User, company: Company, flt: InboxFilter, *, tab: str) -> Qu
 # Every statement runs under DATABASE_SEARCH_TIMEOUT (hub/database.py).
 MATCHING_CUSTOMERS = 2_000
 MATCHING_MESSAGES = 20_000
-# a word the statistics show in more messages than this is common enough to skip the look-up
-COMMON_MESSAGES = 5 * MATCHING_MESSAGES
+# a word the statistics show in more messages than this would fill the look-up's LIMIT: skipped
+COMMON_MESSAGES = MATCHING_MESSAGES
 
 
 class EachRowExists(Exists):

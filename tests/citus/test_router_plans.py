@@ -199,6 +199,31 @@ def test_the_inbox_list_tab_counts_and_polls_are_single_shard(tenant, role):
     )
 
 
+@pytest.mark.parametrize("role", ["admin", "agent"])
+def test_a_list_poll_with_its_token_is_single_shard(tenant, role):
+    """The probe (changes and viewers), then the counts and the changed row."""
+    client = signed_in(tenant[role])
+    inbox = reverse("conversations:inbox")
+    headers = {**HTMX, "HX-Target": "conversation-list"}
+    rendered = client.get(inbox, {"tab": "all"}, headers=headers)
+    token = rendered.context["list_token"]
+    shown = ".".join(format_base36(c.pk) for c in rendered.context["page"].rows)
+    _run(lambda: client.get(inbox, {"tab": "all", "v": token, "shown": shown}, headers=headers))
+    conversation = tenant["conversation"]
+    conversation.subject = "Changed"
+    conversation.save()
+    _run(lambda: client.get(inbox, {"tab": "all", "v": token, "shown": shown}, headers=headers))
+
+
+def format_base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while number:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+    return text or "0"
+
+
 @pytest.mark.parametrize("text", ["maria", "order", "maria3@example.com", "+1 555 0100"])
 def test_search_is_single_shard(tenant, text):
     client = signed_in(tenant["admin"])
