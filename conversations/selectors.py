@@ -135,10 +135,12 @@ def bitmap_plans_only(on: bool) -> None:
     look-ups, whatever PostgreSQL estimates; then back to every plan."""
     value = "off" if on else "on"
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('enable_indexscan', %s, true), set_config('enable_seqscan', %s, true)",
-            [value, value],
-        )
+        # SET LOCAL statements (not set_config): on Citus, with propagate_set_commands 'local',
+        # they reach the workers that run the look-ups on the shards; on one PostgreSQL the
+        # citus.* setting is an unused placeholder
+        cursor.execute("SET LOCAL citus.propagate_set_commands TO 'local'")
+        cursor.execute(f"SET LOCAL enable_indexscan TO {value}")
+        cursor.execute(f"SET LOCAL enable_seqscan TO {value}")
 
 
 @dataclass(frozen=True)
