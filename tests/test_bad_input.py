@@ -90,6 +90,13 @@ def good_values(world: "World", name: str) -> dict[str, object]:
         "conversations:earlier": {"before": str(world.message.pk)},
         "conversations:reply": {"content": "Hi there", "last_seen": str(world.newest_id())},
         "conversations:status": {"status": "in-progress", "last_seen": str(world.message.pk)},
+        "conversations:log-call": {
+            "direction": "outbound",
+            "minutes": "1",
+            "seconds": "5",
+            "outcome": "reached",
+            "notes": "Called back",
+        },
         "conversations:assign": {"assignee": str(world.member.pk), "last_seen": "0", "rw": "1"},
         "conversations:undo-handover": {"token": world.undo_token(), "last_seen": "0"},
         "conversations:customer": {"name": "Renamed", "is_vip": "on"},

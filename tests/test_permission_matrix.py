@@ -110,6 +110,12 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         # without a token from a handover: refused with the reason
         {"anonymous": SIGN_IN, "agent": 400, "company_admin": 400, "super_admin": 403},
     ),
+    "conversations:log-call": (
+        "post",
+        "conversation",
+        # a form posted without JavaScript goes back to the conversation (HTMX gets the chat)
+        {"anonymous": SIGN_IN, "agent": 302, "company_admin": 302, "super_admin": 403},
+    ),
     "conversations:read": (
         "post",
         "conversation",
@@ -351,6 +357,9 @@ class World:
             "status": "resolved",
             "assignee": "me",
             "name": "N",
+            "direction": "outbound",
+            "minutes": "1",
+            "outcome": "reached",
         }
         client = self.client(role)
         url = reverse(name, args=args) + query
@@ -398,6 +407,7 @@ COLLEAGUE_RULES: dict[str, dict[bool, int]] = {
     "conversations:assign": {True: 403, False: 404},
     "conversations:undo-handover": {True: 400, False: 400},  # no token of theirs: refused
     "conversations:read": {True: 403, False: 404},
+    "conversations:log-call": {True: 403, False: 404},
     "conversations:customer": {True: 200, False: 404},  # the customer's details stay editable
     "conversations:retry": {True: 403, False: 404},
     "customers:history": {True: 200, False: 200},  # lists only what they may open
