@@ -205,6 +205,7 @@ def _attachments(message: MsMessage) -> tuple[str, str, tuple[InboundAttachment,
     payload: dict = {}
     if links:
         payload["links"] = links
+        payload["with_text"] = bool(message.text)
         if any(link["type"] == "story_mention" for link in links):
             payload["story_expires"] = True
     text = message.text or "[" + "; ".join(labels) + "]"
