@@ -513,3 +513,25 @@ def test_the_delivery_pipeline_sends_to_the_inbox_scoped_id_and_records_the_mid(
     assert request.json["recipient"] == {"id": PSID}
     assert request.json["message"]["metadata"] == f"hub-message:{message.pk}"
     assert message.delivery_status == "sent" and message.provider_message_id.startswith("m_")
+
+
+def test_a_file_reply_on_instagram_is_refused_before_it_is_stored(company, insta):
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    agent = UserFactory(company=company, role=Role.AGENT)
+    conversation = ConversationFactory(
+        company=company, inbox=insta, channel="instagram", assigned_user=agent
+    )
+    asked = MessageFactory(conversation=conversation, inbox=insta, timestamp=timezone.now())
+    with pytest.raises(ValidationError) as refused:
+        services.send_agent_reply(
+            agent,
+            company_id=company.pk,
+            conversation_id=conversation.pk,
+            content="Here it is",
+            last_seen_message_id=asked.pk,
+            attachment=SimpleUploadedFile("a.png", PNG, content_type="image/png"),
+        )
+    assert "Instagram does not take files" in refused.value.messages[0]
+    assert not Message.objects.filter(sender_type="agent").exists()
