@@ -5,6 +5,7 @@ identities scoped to the inbox. The webhook's JSON is read once, here, into pyda
 Meta's format, and turned into the channel layer's events."""
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
@@ -391,6 +392,8 @@ class _SendApiAdapter(MetaAdapter):
     # Messenger takes files as uploads; Instagram only by a public URL the hub does not have
     sends_files: ClassVar[bool] = True
     profile_fields: ClassVar[str]
+    # Messenger echoes a send's `metadata` back (the hub's reference); Instagram has no such field
+    sends_metadata: ClassVar[bool] = True
 
     def human_agent_allowed(self, inbox: "Inbox") -> bool:
         from inboxes.channels.meta import credential
@@ -468,6 +471,8 @@ class _SendApiAdapter(MetaAdapter):
                         code="outside_window",
                     )
                 tag = "HUMAN_AGENT"
+        if not self.sends_metadata:
+            message = replace(message, reference="")
         return graph_client.send_messenger(
             graph_client.credential(inbox, self.account_field),
             self.access_token(inbox),
@@ -521,6 +526,7 @@ class InstagramAdapter(_SendApiAdapter):
     webhook_object = "instagram"
     profile_fields = "name,username"
     sends_files = False
+    sends_metadata = False
     is_connected = True
     credential_fields = (
         CredentialField("instagram_account_id", "Instagram account ID"),

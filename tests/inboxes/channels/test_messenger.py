@@ -535,3 +535,43 @@ def test_a_file_reply_on_instagram_is_refused_before_it_is_stored(company, insta
         )
     assert "Instagram does not take files" in refused.value.messages[0]
     assert not Message.objects.filter(sender_type="agent").exists()
+
+
+def test_an_instagram_echo_processed_before_the_send_was_recorded_is_not_kept_twice(
+    client, insta, graph, company, django_capture_on_commit_callbacks
+):
+    deliver(client, insta, fixture("instagram", "text"), django_capture_on_commit_callbacks)
+    conversation = Conversation.objects.get()
+    agent = UserFactory(company=company, role=Role.AGENT)
+    newest = Message.objects.get()
+    Message.objects.filter(pk=newest.pk).update(timestamp=timezone.now())
+    with django_capture_on_commit_callbacks(execute=False):
+        ours = services.send_agent_reply(
+            agent,
+            company_id=company.pk,
+            conversation_id=conversation.pk,
+            content="Yes, size M is in stock.",
+            last_seen_message_id=newest.pk,
+        )
+    # the send is accepted, but its echo is processed before the answer is recorded
+    from conversations.services import delivery
+
+    claim = delivery.claim_message(company_id=company.pk, message_id=ours.pk)
+    result = adapter_for(insta).send(insta, OutboundMessage(recipient=IGSID, text=ours.content))
+    echo = fixture("instagram", "echo_from_app")
+    echo["entry"][0]["messaging"][0]["message"]["mid"] = result.provider_message_id
+    deliver(client, insta, echo, django_capture_on_commit_callbacks)
+    assert Message.objects.filter(sender_type="agent").count() == 2
+    assert delivery.record_sent(claim, result.provider_message_id)
+    [agent_message] = Message.objects.filter(sender_type="agent")
+    assert agent_message.pk == ours.pk
+    assert agent_message.provider_message_id == result.provider_message_id
+    [send] = graph.sends()
+    assert "metadata" not in send.json["message"]  # Instagram's Send API has no such field
+
+
+def test_without_a_profile_the_customer_still_gets_a_name(
+    client, insta, graph, django_capture_on_commit_callbacks
+):
+    deliver(client, insta, fixture("instagram", "text"), django_capture_on_commit_callbacks)
+    assert Customer.objects.get().name == f"Instagram customer {IGSID[-6:]}"
