@@ -4,6 +4,7 @@ agent replies; the local Graph server accepts it through the Send API and posts 
 back, and the chat shows the reply delivered, then read."""
 
 import json
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -139,3 +140,75 @@ def test_a_message_in_a_reply_out_delivered_and_read(page: Page, live_server, de
         sent.refresh_from_db()
         assert sent.provider_message_id.startswith("m_") and sent.delivery_status == "read"
         page.screenshot(path=ARTIFACTS / f"meta_{kind}_chat.png", full_page=True)
+
+
+def posted(folder: str, name: str, account: str, sender: str, number: int, **message) -> dict:
+    """A reference payload as this customer's (or, for echoes, the business's to them)."""
+    payload = json.loads((FIXTURES / folder / f"{name}.json").read_text())
+    entry = payload["entry"][0]
+    entry["id"] = account
+    item = entry["messaging"][0]
+    echo = item["sender"]["id"] != item["recipient"]["id"] and "is_echo" in item.get("message", {})
+    ids = ({"id": account}, {"id": sender}) if echo else ({"id": sender}, {"id": account})
+    item["sender"], item["recipient"] = ids
+    item["timestamp"] = int(time.time() * 1000) - 60_000 + number
+    for key in ("message", "postback"):
+        if key in item:
+            item[key].update(message)
+    return payload
+
+
+def test_what_meta_channels_send_beyond_text_is_shown(page: Page, live_server, demo, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with LocalGraphServer() as graph:
+        settings.GRAPH_API_BASE_URL = graph.url
+        fb = Inbox.objects.get(company__slug="acme", kind="facebook")
+        ig = Inbox.objects.get(company__slug="acme", kind="instagram")
+        page_id, ig_id = fb.credentials["page_id"], ig.credentials["instagram_account_id"]
+        graph.add_profile("24000000000000002", {"first_name": "Omar", "last_name": "Haddad"})
+        graph.add_profile("34000000000000002", {"name": "Iris Vale", "username": "iris.vale"})
+        psid, igsid = "24000000000000002", "34000000000000002"
+        for payload in (
+            posted("messenger", "fallback", page_id, psid, 1, mid="m_B1"),
+            posted("messenger", "postback", page_id, psid, 2, mid="m_B2"),
+            posted("messenger", "echo_from_page_inbox", page_id, psid, 3, mid="m_B3"),
+        ):
+            assert post_webhook(live_server.url, fb, payload) == 200
+        for payload in (
+            posted("instagram", "text", ig_id, igsid, 1, mid="ig_B1", text="Is it waterproof?"),
+            posted("instagram", "story_mention", ig_id, igsid, 2, mid="ig_B2"),
+            posted("instagram", "icebreaker", ig_id, igsid, 3, mid="ig_B3"),
+            posted("instagram", "unsent", ig_id, igsid, 4, mid="ig_B1"),
+        ):
+            assert post_webhook(live_server.url, ig, payload) == 200
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    sign_in(page, live_server.url, "ana@acme.example")
+    page.locator("#inbox-tabs").get_by_role("link", name="Unassigned").click()
+    chat = page.locator("#chat-messages")
+
+    omar = Conversation.objects.get(inbox=fb, customer__name="Omar Haddad")
+    page.locator(f'a[data-row][data-conversation="{omar.pk}"]').click()
+    link = chat.locator('[data-link="fallback"] a')
+    expect(link).to_have_text("Blue running shoes")
+    expect(link).to_have_attribute("href", "https://example.com/product/42")
+    expect(chat.locator('[data-kind="interactive"]')).to_contain_text("Chose a menu option")
+    expect(chat.locator('[data-kind="interactive"]')).to_contain_text("Talk to a person")
+    outside = chat.locator("li").filter(has_text="It ships tomorrow")
+    expect(outside).to_contain_text("Sent outside the hub")
+    page.screenshot(path=ARTIFACTS / "meta_facebook_kinds.png", full_page=True)
+
+    iris = Conversation.objects.get(inbox=ig, customer__name="Iris Vale")
+    page.locator(f'a[data-row][data-conversation="{iris.pk}"]').click()
+    expect(chat.locator('[data-kind="removed"]')).to_contain_text("unsent this message")
+    expect(chat).not_to_contain_text("Is it waterproof?")
+    mention = chat.locator('[data-link="story_mention"]')
+    expect(mention).to_contain_text("Mentioned you in their story")
+    expect(mention).to_contain_text("stops working when it expires")
+    expect(mention.locator("a")).to_have_attribute(
+        "href", re.compile(r"^https://lookaside\.fbsbx\.com/")
+    )
+    expect(chat.locator('[data-kind="interactive"]')).to_contain_text(
+        "What are your opening hours?"
+    )
+    page.screenshot(path=ARTIFACTS / "meta_instagram_kinds.png", full_page=True)
