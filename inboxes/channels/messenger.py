@@ -487,8 +487,9 @@ HUMAN_AGENT_FIELD = CredentialField(
     "human_agent_tag",
     "HUMAN_AGENT tag",
     False,
-    "Type yes once Meta approved the app's Human Agent permission: replies may then go out up "
-    "to 7 days after the customer's last message (else 24 hours).",
+    "Optional. Type yes once Meta approved the app's Human Agent permission: replies may then "
+    "go out up to 7 days after the customer's last message (else 24 hours).",
+    required=False,
 )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
@@ -575,3 +576,25 @@ def test_without_a_profile_the_customer_still_gets_a_name(
 ):
     deliver(client, insta, fixture("instagram", "text"), django_capture_on_commit_callbacks)
     assert Customer.objects.get().name == f"Instagram customer {IGSID[-6:]}"
+
+
+def test_the_human_agent_tag_is_an_optional_field_of_both_inboxes(company):
+    from inboxes import services as inbox_services
+
+    admin = UserFactory(company=company, role=Role.COMPANY_ADMIN)
+    inbox = inbox_services.create_inbox(
+        admin,
+        company=company,
+        kind="facebook",
+        name="Page",
+        credentials={"page_id": PAGE_ID, "page_access_token": "t", "app_secret": "s"},
+    )
+    assert inbox.credentials["human_agent_tag"] == ""
+    assert adapter_for(inbox).allowed_reply_window(inbox) == timedelta(hours=24)
+    from tests.conftest import signed_in
+
+    form = signed_in(admin).get(reverse("inboxes:edit", args=[inbox.pk]))
+    assert form.status_code == 200
+    assert b"HUMAN_AGENT tag" in form.content and b"Human Agent permission" in form.content
+    tagged = instagram_inbox(company, human_agent_tag="Yes")
+    assert adapter_for(tagged).allowed_reply_window(tagged) == timedelta(days=7)
