@@ -39,7 +39,8 @@ def _conversation_for(inbox: Inbox, customer: Customer, event: InboundMessage) -
             subject=event.subject[:255],
             last_message_at=event.timestamp,
         )
-    if conversation.status == Status.RESOLVED:
+    if conversation.status == Status.RESOLVED and not event.from_business:
+        # the customer wrote again (a reply the business sent from elsewhere reopens nothing)
         conversation.status = Status.IN_PROGRESS if conversation.assigned_user_id else Status.NEW
     return conversation
 

@@ -598,3 +598,15 @@ def test_the_human_agent_tag_is_an_optional_field_of_both_inboxes(company):
     assert b"HUMAN_AGENT tag" in form.content and b"Human Agent permission" in form.content
     tagged = instagram_inbox(company, human_agent_tag="Yes")
     assert adapter_for(tagged).allowed_reply_window(tagged) == timedelta(days=7)
+
+
+def test_a_reply_from_metas_inbox_does_not_reopen_a_resolved_conversation(
+    client, page, graph, django_capture_on_commit_callbacks
+):
+    deliver(client, page, fixture("messenger", "text"), django_capture_on_commit_callbacks)
+    Conversation.objects.update(status="resolved")
+    echo = fixture("messenger", "echo_from_page_inbox")
+    deliver(client, page, echo, django_capture_on_commit_callbacks)
+    assert Conversation.objects.get().status == "resolved"
+    deliver(client, page, fixture("messenger", "text_reply"), django_capture_on_commit_callbacks)
+    assert Conversation.objects.get().status == "new"
