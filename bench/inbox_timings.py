@@ -108,11 +108,19 @@ def measure(client: Client, url: str, params, headers: dict, runs: int, warmup: 
     }
 
 
-def list_poll(client: Client, url: str) -> dict:
-    """What the list's poll sends (static/js/app.js): its token, the rows it shows."""
+def list_poll(client: Client, url: str, *, change_one: bool = False) -> dict:
+    """What the list's poll sends (static/js/app.js): its token, the rows it shows. With
+    `change_one`, the fifth row shown then changes (a colleague renamed its subject), so every
+    poll with this token brings that row back."""
     page = client.get(url, {"tab": "all"}, headers=HTMX_LIST).content.decode()
     token = re.search(r'id="list-version" name="v" value="([^"]*)"', page).group(1)
     rows = re.findall(r'data-row data-conversation="(\d+)"', page)
+    if change_one:
+        from django.utils import timezone
+
+        from conversations.models import Conversation
+
+        Conversation.objects.filter(pk=int(rows[4])).update(updated_at=timezone.now())
     shown = ".".join(base36(int(pk)) for pk in rows)
     return {"tab": "all", "v": html.unescape(token), "shown": shown}
 
@@ -259,7 +267,20 @@ def main() -> None:
             {},
             HTMX_CHAT,
         ),
-        ("changed list poll", admin_client, inbox, {"tab": "all", "v": "stale"}, HTMX_LIST),
+        (
+            "list poll, one row changed",
+            admin_client,
+            inbox,
+            lambda: list_poll(admin_client, inbox, change_one=True),
+            HTMX_LIST,
+        ),
+        (
+            "list poll, token not ours (renders whole)",
+            admin_client,
+            inbox,
+            {"tab": "all", "v": "stale"},
+            HTMX_LIST,
+        ),
         (
             "changed chat poll",
             agent_client,

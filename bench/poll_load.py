@@ -234,6 +234,11 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--replies-per-second", type=float, default=1.0)
     parser.add_argument("--deep-pages", type=int, default=20)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="requests at once in steps 1 and 2 (default: --workers)",
+    )
     parser.add_argument("--tenant", help="slug of the company (default: the first)")
     args = parser.parse_args()
     tenant = pick_tenant(load_dataset(), args.tenant)
@@ -249,7 +254,7 @@ def main() -> None:
             for user in (staff[i % len(staff)] for i in range(args.agents))
         ]
         deep = Agent(base, User.objects.get(pk=tenant["admin_user_id"]), "all")
-        pool = ThreadPoolExecutor(max_workers=args.workers * 2)
+        pool = ThreadPoolExecutor(max_workers=args.concurrency or args.workers)
         for _ in range(args.renders):
             list(pool.map(lambda agent: agent.render(), agents))
         deep.render()

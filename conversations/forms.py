@@ -1,6 +1,8 @@
 """The inbox's inputs. Every value a view reads goes through one of these first, so a malformed
 one is a clear 400 or 422 and nothing is read or written with it."""
 
+import re
+
 from django import forms
 
 from conversations.models import Conversation
@@ -24,6 +26,24 @@ class ChatStateForm(forms.Form):
     )
 
 
+def parse_addresses(text: str) -> list[str]:
+    """Comma- or space-separated email addresses, lower case, each checked; ValidationError
+    naming the first that is not an address."""
+    from django.core.validators import validate_email
+
+    addresses = []
+    for part in re.split(r"[,;\s]+", text or ""):
+        if not part:
+            continue
+        try:
+            validate_email(part)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(f"{part[:80]} is not an email address.") from error
+        if part.lower() not in addresses:
+            addresses.append(part.lower())
+    return addresses
+
+
 class PollForm(ChatStateForm):
     v = forms.CharField(required=False, max_length=500, label="Version")
 
@@ -32,6 +52,13 @@ class ReplyForm(ChatStateForm):
     # length is checked by the service, so a too-long draft gets a clear error, not a truncation
     content = forms.CharField(required=False, strip=False, label="Message")
     reply_to = id_field(required=False, label="Replying to")
+    # email: who else receives the reply (comma-separated addresses); None when not sent
+    cc = forms.CharField(required=False, max_length=2000, empty_value=None, label="Cc")
+
+    def clean_cc(self) -> list[str] | None:
+        cc = self.cleaned_data.get("cc")
+        return None if cc is None else parse_addresses(cc)
+
     # an image or document; its type and size are checked by the service
     attachment = forms.FileField(
         required=False,

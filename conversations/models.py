@@ -250,6 +250,16 @@ class Message(CompanyOwned):
                 condition=Q(delivery_status__in=["pending", "failed"]),
                 name="msg_company_undelivered_idx",
             ),
+            # an inbox's send log and health: WHERE company_id = ? AND inbox_id = ? AND
+            # sender_type = 'agent' ORDER BY timestamp DESC, id DESC
+            models.Index(
+                "company",
+                "inbox",
+                models.F("timestamp").desc(),
+                models.F("id").desc(),
+                condition=Q(sender_type="agent"),
+                name="msg_company_inbox_sent_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -114,6 +114,16 @@ def _filtered(user: User, company: Company, flt: InboxFilter, *, tab: str) -> Qu
 # Every statement runs under DATABASE_SEARCH_TIMEOUT (hub/database.py).
 MATCHING_CUSTOMERS = 2_000
 MATCHING_MESSAGES = 20_000
+# a word the statistics show in more messages than this is common enough to skip the look-up
+COMMON_MESSAGES = 5 * MATCHING_MESSAGES
+
+
+class EachRowExists(Exists):
+    """EXISTS that PostgreSQL tests row by row as the list is walked. A plain EXISTS may be
+    turned into a hashed set of every match, computed before the first row (all messages with a
+    common word: seconds at 1M); OFFSET 0 is PostgreSQL's documented fence against that."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
 class SearchTimedOut(Exception):
@@ -168,6 +178,30 @@ def search_lookups(company: Company, search: TextSearch) -> tuple[QuerySet, Quer
     return customers, messages
 
 
+def _surely_common(words: tuple[str, ...]) -> bool:
+    """Whether PostgreSQL's statistics of the message index show every word (as a prefix) in
+    far more messages than MATCHING_MESSAGES: then the look-up would only fill its LIMIT, and
+    is skipped. A word missing from the statistics (rare, or never written) is not common."""
+    if not words:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT min(found.share) * (SELECT greatest(reltuples, 0) FROM pg_class
+                                          WHERE oid = 'conversations_message'::regclass)
+               FROM (SELECT (SELECT coalesce(sum(m.share), 0)
+                             FROM pg_stats s,
+                                  unnest(s.most_common_elems::text::text[],
+                                         s.most_common_elem_freqs) AS m(word, share)
+                             WHERE s.schemaname = current_schema()
+                               AND s.tablename = 'msg_content_search_idx'
+                               AND starts_with(m.word, typed)) AS share
+                     FROM unnest(%s::text[]) AS typed) AS found""",
+            [list(words)],
+        )
+        estimate = cursor.fetchone()[0]
+    return estimate is not None and estimate > COMMON_MESSAGES
+
+
 def _matches(company: Company, text: str) -> _Matches | None:
     """Look up what `text` matches in customers (name, identities) and messages: two bounded
     index look-ups. None when nothing was typed."""
@@ -175,23 +209,26 @@ def _matches(company: Company, text: str) -> _Matches | None:
     if search is None:
         return None
     customers, messages = search_lookups(company, search)
+    common = messages is not None and _surely_common(search.words)
     bitmap_plans_only(True)
     customer_ids = list(customers[: MATCHING_CUSTOMERS + 1])
     conversation_ids: list[int] | None = []
-    if messages is not None:
+    if common:
+        conversation_ids = None
+    elif messages is not None:
         conversation_ids = list(
             messages.values_list("conversation_id", flat=True)[: MATCHING_MESSAGES + 1]
         )
     bitmap_plans_only(False)
     few_customers = len(customer_ids) <= MATCHING_CUSTOMERS
-    few_messages = len(conversation_ids) <= MATCHING_MESSAGES
+    few_messages = conversation_ids is not None and len(conversation_ids) <= MATCHING_MESSAGES
     return _Matches(
         customer_ids=customer_ids if few_customers else None,
         conversation_ids=sorted(set(conversation_ids)) if few_messages else None,
         by_customer=Q(customer_id__in=customer_ids if few_customers else customers),
         by_message=None
         if messages is None
-        else Exists(messages.filter(company_id=company.pk, conversation_id=OuterRef("pk"))),
+        else EachRowExists(messages.filter(company_id=company.pk, conversation_id=OuterRef("pk"))),
     )
 
 
@@ -615,6 +652,32 @@ def _matching(user: User, company: Company, flt: InboxFilter, ids: set[int]) -> 
     return list(with_row_fields(conversations, company))
 
 
+def _changed_rows(
+    user: User,
+    company: Company,
+    flt: InboxFilter,
+    candidates: set[int],
+    *,
+    shown_set: set[int],
+    through: Cursor | None,
+) -> tuple[list[Conversation], list[int], "RowPresence | None"]:
+    """Of the changed conversations, the rows to show (in the list's order) and the shown ones
+    to remove, with the presence of those shown."""
+    matching = _matching(user, company, flt, candidates)
+    found = {c.pk for c in matching}
+    removed = sorted(pk for pk in candidates & shown_set if pk not in found)
+    rows = [
+        c
+        for c in matching
+        if c.pk in shown_set
+        or through is None
+        or (c.last_message_at, c.pk) >= (through.last_message_at, through.id)
+    ]
+    rows.sort(key=lambda c: (c.last_message_at, c.pk), reverse=True)
+    presence = row_presence(user, company, [c.pk for c in rows]) if rows else None
+    return rows, removed, presence
+
+
 def list_changes(
     user: User,
     company: Company,
@@ -627,11 +690,13 @@ def list_changes(
     """What changed in what `user` sees since `token`: rows of their list (`shown`, down to
     `through`), its tab counts and unread count, and who views its rows.
 
-    One statement when nothing changed for them: the company's conversations changed since the
+    One statement when nothing changed for them, outside any transaction (one round trip, under
+    the session's DATABASE_STATEMENT_TIMEOUT): the company's conversations changed since the
     token (an index probe of conv_company_updated_idx) and the colleagues viewing the shown rows.
     A change the user cannot see (a colleague's conversation when the company keeps agents to
     their own) stops there. A visible one costs the counts statement, and the changed rows one
-    more, rendered alone. Raises ListTooChanged when more than CHANGES_PER_POLL changed."""
+    more, rendered alone, both under DATABASE_POLL_TIMEOUT (StatementTimedOut past it). Raises
+    ListTooChanged when more than CHANGES_PER_POLL changed."""
     shown_set = set(shown)
     since = (
         _from_micros(token.top) - CHANGE_MARGIN if token.top else datetime.min.replace(tzinfo=UTC)
@@ -684,28 +749,22 @@ def list_changes(
     newest = max((micros for *_, micros in fresh_changes), default=0)
     all_changes = [(pk, micros) for pk, _, micros in fresh_changes] + list(handled)
     counts = None
-    if visible_changes:
-        counts = tab_counts(user, company, flt, with_changes=False)
-        if counts.numbers == tuple(token.counts):
-            counts = None
-    candidates = visible_changes | presence_changed
     rows: list[Conversation] = []
     removed: list[int] = []
     presence = None
-    if candidates:
-        matching = _matching(user, company, flt, candidates)
-        found = {c.pk for c in matching}
-        removed = sorted(pk for pk in candidates & shown_set if pk not in found)
-        rows = [
-            c
-            for c in matching
-            if c.pk in shown_set
-            or through is None
-            or (c.last_message_at, c.pk) >= (through.last_message_at, through.id)
-        ]
-        rows.sort(key=lambda c: (c.last_message_at, c.pk), reverse=True)
-        if rows:
-            presence = row_presence(user, company, [c.pk for c in rows])
+    candidates = visible_changes | presence_changed
+    if visible_changes or candidates:
+        # more than the probe: under the poll's own, shorter timeout
+        with statement_timeout(settings.DATABASE_POLL_TIMEOUT):
+            if visible_changes:
+                counts = tab_counts(user, company, flt, with_changes=False)
+                if counts.numbers == tuple(token.counts):
+                    counts = None
+            if candidates:
+                rows, removed, presence = _changed_rows(
+                    user, company, flt, candidates, shown_set=shown_set, through=through
+                )
+        if presence is not None:
             viewers = {pair for pair in viewers if pair[0] not in presence_changed} | set(
                 presence.pairs
             )
@@ -779,12 +838,13 @@ def messages_after(conversation: Conversation, after_id: int) -> list[Message]:
 
 def with_message_details(messages: list[Message]) -> list[Message]:
     """What the chat shows beside a message's text: its files (`message.files`) and the message
-    it answers or reacts to (`message.quoted`). One query each, only when some message has
+    it answers or reacts to (`message.quoted`), and the customer's reaction to it when that is on
+    the same page (`message.reaction`). One query each, only when some message has
     them, scoped to the company (no query at all for a chat of plain text)."""
     if not messages:
         return messages
     company_id = messages[0].company_id
-    with_files = [m.pk for m in messages if m.kind in MEDIA_KINDS]
+    with_files = [m.pk for m in messages if m.kind in MEDIA_KINDS or m.payload.get("files")]
     files: dict[int, list[MessageAttachment]] = {}
     if with_files:
         for attachment in MessageAttachment.objects.filter(
@@ -797,9 +857,14 @@ def with_message_details(messages: list[Message]) -> list[Message]:
         if quoted_ids
         else {}
     )
+    shown = {message.pk: message for message in messages}
     for message in messages:
         message.files = files.get(message.pk, [])
         message.quoted = quoted.get(message.reply_to_id)
+        message.reaction = ""
+    for message in messages:  # oldest first: the customer's latest reaction wins ("" removes it)
+        if message.kind == Message.Kind.REACTION and message.reply_to_id in shown:
+            shown[message.reply_to_id].reaction = (message.payload or {}).get("emoji", "")
     return messages
 
 
@@ -946,3 +1011,30 @@ def assignable_users(company: Company) -> list[User]:
     from conversations.services import assignable_users_q
 
     return list(User.objects.filter(assignable_users_q(company.pk)).order_by("first_name", "id"))
+
+
+def default_reply_cc(conversation: Conversation) -> str | None:
+    """Who else a reply goes to, to start with (the agent may edit it): the To and Cc of the
+    customer's latest mail, without this inbox's own address. None for channels without Cc."""
+    from inboxes.channels import adapter_for
+
+    if conversation.inbox is None or not adapter_for(conversation.inbox).threads_by_reference:
+        return None
+    payload = (
+        Message.objects.filter(
+            company_id=conversation.company_id,
+            conversation=conversation,
+            sender_type=Message.SenderType.CUSTOMER,
+        )
+        .order_by("-id")
+        .values_list("payload", flat=True)
+        .first()
+    ) or {}
+    own = (conversation.inbox.credentials.get("email_address") or "").lower()
+    customer = (conversation.customer.email or "").lower()
+    others = [
+        address
+        for address in [*(payload.get("to") or []), *(payload.get("cc") or [])]
+        if address not in (own, customer)
+    ]
+    return ", ".join(dict.fromkeys(others))

@@ -55,6 +55,27 @@ def _outbound(message: Message) -> tuple[Inbox, OutboundMessage]:
     from conversations.services.replies import last_customer_message_at
 
     adapter = adapter_for(inbox)
+    subject, thread = "", ()
+    if adapter.threads_by_reference:
+        # email: the subject and the provider ids of the conversation so far, so the reply
+        # lands in the customer's own thread (In-Reply-To, References)
+        subject = (
+            Conversation.objects.filter(company_id=company_id, pk=message.conversation_id)
+            .values_list("subject", flat=True)
+            .get()
+        )
+        thread = tuple(
+            reversed(
+                Message.objects.filter(
+                    company_id=company_id,
+                    conversation_id=message.conversation_id,
+                    pk__lt=message.pk,
+                )
+                .exclude(provider_message_id="")
+                .order_by("-id")
+                .values_list("provider_message_id", flat=True)[:20]
+            )
+        )
     outbound = OutboundMessage(
         recipient=identity_for(customer, inbox)
         or (
@@ -67,6 +88,9 @@ def _outbound(message: Message) -> tuple[Inbox, OutboundMessage]:
         if adapter.reply_window is not None
         else None,
         reference=f"hub-message:{message.pk}",
+        subject=subject,
+        references=thread,
+        cc=tuple(message.payload.get("cc") or ()),
     )
     return inbox, outbound
 

@@ -8,7 +8,6 @@ on any change).
 
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,7 +34,7 @@ from conversations.forms import (
 from conversations.models import Conversation, Message
 from customers.selectors import customers_of
 from customers.services import update_customer_profile
-from hub.database import StatementTimedOut, statement_timeout
+from hub.database import StatementTimedOut
 from hub.forms import InvalidInput, add_service_errors, first_error, parse
 from inboxes.models import Channel
 from inboxes.selectors import inboxes_of
@@ -198,15 +197,14 @@ def _conversation_list(
     token = selectors.ListToken.parse(params["v"]) if "v" in request.GET else None
     if token is not None:
         try:
-            with statement_timeout(settings.DATABASE_POLL_TIMEOUT):
-                changes = selectors.list_changes(
-                    request.user,
-                    request.company,
-                    flt,
-                    token,
-                    shown=params["shown"],
-                    through=params["through"],
-                )
+            changes = selectors.list_changes(
+                request.user,
+                request.company,
+                flt,
+                token,
+                shown=params["shown"],
+                through=params["through"],
+            )
         except StatementTimedOut:
             return HttpResponse(POLL_TIMED_OUT, status=503, content_type="text/plain")
         except selectors.ListTooChanged:
@@ -368,7 +366,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES)
     draft = request.POST.get("content", "")
     if not form.is_valid():
-        composer = {"draft": draft, "error": first_error(form)}
+        composer = {"draft": draft, "error": first_error(form), "cc": request.POST.get("cc")}
         return _chat_update(request, conversation, {}, composer=composer, status=422)
     chat_state = form.cleaned_data
     try:
@@ -380,6 +378,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             last_seen_message_id=chat_state["last_seen"],
             attachment=chat_state["attachment"],
             reply_to_id=chat_state["reply_to"],
+            cc=chat_state["cc"],
         )
     except Conversation.DoesNotExist as missing:
         raise Http404(NOT_IN_VIEW) from missing

@@ -85,6 +85,7 @@ class TextSearch:
 
     query: SearchQuery | None
     literals: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # the folded words `query` looks for, each as a prefix
 
     def apply(
         self, queryset: QuerySet, *, document: SearchVector, text: Expression | str
@@ -123,4 +124,4 @@ def parse_search(text: str) -> TextSearch | None:
         query = SearchQuery(
             " & ".join(f"'{word}':*" for word in words), search_type="raw", config="simple"
         )
-    return TextSearch(query, literals)
+    return TextSearch(query, literals, tuple(words))

@@ -290,6 +290,20 @@ OUTBOUND_ATTACHMENT_TYPES = os.environ.get(
     "OUTBOUND_ATTACHMENT_TYPES", "image/jpeg,image/png,application/pdf"
 ).split(",")
 
+# phone inboxes (Twilio): the API's base URL (a local server of ours in tests and the demo), the
+# hub's public address (Twilio signs the URL it calls, and status callbacks and voicemail
+# recordings come back to it), and the longest voicemail a caller may leave
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com")
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+VOICEMAIL_MAX_SECONDS = int(os.environ.get("VOICEMAIL_MAX_SECONDS", "120"))
+
+# email inboxes: how often the mailboxes are polled, where fetched mail goes (blank: it stays in
+# INBOX, marked seen), and an extra CA bundle to trust for IMAP/SMTP TLS (a private mail server)
+EMAIL_POLL_SECONDS = int(os.environ.get("EMAIL_POLL_SECONDS", "60"))
+EMAIL_MOVE_TO_FOLDER = os.environ.get("EMAIL_MOVE_TO_FOLDER", "")
+EMAIL_TLS_CA_FILE = os.environ.get("EMAIL_TLS_CA_FILE", "")
+EMAIL_FETCH_BATCH = int(os.environ.get("EMAIL_FETCH_BATCH", "50"))
+
 # --- Internationalisation
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

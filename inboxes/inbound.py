@@ -3,14 +3,16 @@ a dead letter after a fix. Nothing a provider delivered is lost: a delivery that
 processed stays stored, with its reason."""
 
 import logging
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from companies.access import system_actor
+from companies.access import NotFound, managed_company_id, system_actor
 from inboxes.channels import (
+    IgnoredDelivery,
     InboundMessage,
     MessageRemoved,
     StatusUpdate,
@@ -69,6 +71,8 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
                 events = adapter.parse(inbox, bytes(delivery.body), delivery.content_type)
             except UnparseableDelivery as unparseable:
                 return _record(delivery, State.DEAD, str(unparseable))
+            except IgnoredDelivery as ignored:
+                return _record(delivery, State.IGNORED, str(ignored))
             account = adapter.account_id(inbox)
             foreign = [e for e in events if account and e.account_id and e.account_id != account]
             mine = [e for e in events if e not in foreign]
@@ -101,16 +105,37 @@ def process_webhook_delivery(*, company_id: int, delivery_id: int) -> str:
         return _record(failed, State.DEAD, reason)
 
 
+def requeue_stale_deliveries(*, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Enqueue again the deliveries still `received` a while after they arrived (their task was
+    lost: a worker killed, an enqueue that failed after the INSERT). For the periodic sweep;
+    processing is idempotent, so a delivery enqueued twice is applied once. How many."""
+    stale = list(
+        WebhookDelivery.objects.filter(
+            state=State.RECEIVED, received_at__lt=timezone.now() - older_than
+        )
+        .order_by("received_at", "id")
+        .values_list("company_id", "id")[:1000]
+    )
+    from inboxes.tasks import process_delivery
+
+    for company_id, delivery_id in stale:
+        process_delivery.enqueue(company_id=company_id, delivery_id=delivery_id)
+    return len(stale)
+
+
 def reprocess_delivery(actor: User, *, delivery_id: int) -> WebhookDelivery:
     """Queue a dead or ignored delivery again (after a fix), for a company admin of its
-    company; WebhookDelivery.DoesNotExist for any other, as for one that does not exist."""
+    company: NotFound for another company's, as for one that does not exist."""
     with transaction.atomic():
-        deliveries = WebhookDelivery.objects.select_for_update()
+        deliveries = WebhookDelivery.objects.select_for_update().defer("body")
         if not actor.is_super_admin:
             deliveries = deliveries.filter(company_id=actor.company_id)
         delivery = deliveries.filter(pk=delivery_id).first()
-        if delivery is None or not actor.manages_company(delivery.company_id):
-            raise WebhookDelivery.DoesNotExist("No such delivery.")
+        if delivery is None:
+            raise NotFound("No such delivery.")
+        managed_company_id(
+            actor, delivery.company_id, refusal="Only this company's admins reprocess deliveries."
+        )
         if delivery.state not in (State.DEAD, State.IGNORED):
             raise ValidationError("Only a dead letter or an ignored delivery can be reprocessed.")
         delivery.state = State.RECEIVED

@@ -34,6 +34,9 @@ class Inbox(CompanyOwned):
     credentials = EncryptedCredentialsField(default=dict, blank=True)
     webhook_key = models.CharField(max_length=64, default=new_webhook_key, editable=False)
     verify_token = models.CharField(max_length=64, default=new_verify_token)
+    # where a pull channel left off (IMAP: UIDVALIDITY and the last UID stored), and when it last
+    # polled and with what outcome
+    sync_state = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

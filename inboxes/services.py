@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.models import User
 from companies.access import managed_company_id
 from companies.models import Company
-from inboxes.channels import adapter_for_kind
+from inboxes.channels import CredentialsRejected, SendError, adapter_for_kind
 from inboxes.encryption import SecretUnreadable, rotate_secrets
 from inboxes.models import Channel, Inbox
 
@@ -61,32 +61,60 @@ def _clean_name(name: str) -> str:
     return name
 
 
+@sensitive_variables("values", "candidate")
+def _check_with_provider(kind: str, values: dict[str, str]) -> str:
+    """Ask the provider whether the credentials work, where its API allows it (before anything
+    is locked: it is a network call). A refusal is a ValidationError on the credential at fault;
+    a provider that cannot be reached now returns why, and the credentials are saved unchecked."""
+    candidate = Inbox(kind=kind, credentials=values)
+    try:
+        adapter_for_kind(kind).check_credentials(candidate)
+    except CredentialsRejected as rejected:
+        field = rejected.field if rejected.field in values else NON_FIELD_ERRORS
+        raise ValidationError({field: str(rejected)}) from None
+    except SendError as unreachable:
+        return str(unreachable)
+    return ""
+
+
 @sensitive_variables("credentials", "values")
 def create_inbox(
     actor: User, *, company: Company, kind: str, name: str, credentials: dict[str, str]
 ) -> Inbox:
+    """Connect a channel. The returned inbox's `unchecked_reason` says why the provider could
+    not check its credentials now ("" when it did, or cannot)."""
     _check_manager(actor, company)
     if kind not in Channel.values:
         raise ValidationError({"kind": "Choose a channel."})
     name = _clean_name(name)
     values = _credentials(kind, credentials, {})
+    _check_channel_limit(company)  # before asking the provider; again under the lock below
+    unchecked = _check_with_provider(kind, values)
     with transaction.atomic():
         Company.objects.select_for_update().get(pk=company.pk)  # one limit check at a time
         _check_channel_limit(company)
-        return Inbox.objects.create(company=company, kind=kind, name=name, credentials=values)
+        inbox = Inbox.objects.create(company=company, kind=kind, name=name, credentials=values)
+    inbox.unchecked_reason = unchecked
+    return inbox
 
 
-@sensitive_variables("credentials")
+@sensitive_variables("credentials", "values")
 def update_inbox(
     actor: User, *, company: Company, inbox_id: int, name: str, credentials: dict[str, str]
 ) -> Inbox:
+    """Rename an inbox and change its credentials (a blank secret keeps the stored one); changed
+    credentials are checked with the provider first, as on connecting."""
     _check_manager(actor, company)
     name = _clean_name(name)
+    stored = Inbox.objects.for_company(company).get(pk=inbox_id)
+    values = _credentials(stored.kind, credentials, stored.credentials)
+    unchecked = "" if values == stored.credentials else _check_with_provider(stored.kind, values)
     with transaction.atomic():
         inbox = Inbox.objects.for_company(company).select_for_update().get(pk=inbox_id)
         inbox.credentials = _credentials(inbox.kind, credentials, inbox.credentials)
         inbox.name = name
         inbox.save(update_fields=["name", "credentials", "updated_at"])
+    inbox.unchecked_reason = unchecked
     return inbox
 
 

@@ -4,7 +4,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from conversations.services.attachments import download_inbound_attachment
-from inboxes.inbound import process_webhook_delivery
+from inboxes.inbound import process_webhook_delivery, requeue_stale_deliveries
 
 
 @task
@@ -22,3 +22,9 @@ def download_attachment(company_id: int, attachment_id: int) -> str:
             company_id=company_id, attachment_id=attachment_id
         )
     return outcome.state or "nothing to do"
+
+
+@task
+def sweep_deliveries() -> str:
+    """Re-enqueue deliveries whose processing task was lost (for the periodic sweep)."""
+    return f"{requeue_stale_deliveries()} re-enqueued"

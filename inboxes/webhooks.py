@@ -20,7 +20,15 @@ def _inbox(kind: str, public_key: str) -> Inbox | None:
     """The inbox of `<company id>-<webhook key>`, with its company's is_active: one query on the
     (company, webhook_key) key."""
     company_id, _, webhook_key = public_key.partition("-")
-    if not company_id.isdigit() or not webhook_key or len(company_id) > 18 or kind not in ADAPTERS:
+    if (
+        kind not in ADAPTERS
+        or not company_id.isascii()
+        or not company_id.isdigit()
+        or len(company_id) > 18
+        or not webhook_key
+        or len(webhook_key) > 64
+        or "\x00" in webhook_key
+    ):
         return None
     return (
         Inbox.objects.filter(company_id=int(company_id), webhook_key=webhook_key, kind=kind)
@@ -85,4 +93,4 @@ def webhook(request: HttpRequest, kind: str, public_key: str) -> HttpResponse:
     # in autocommit the INSERT is committed already: this runs at once (in a test's
     # transaction, at its end)
     transaction.on_commit(lambda: _enqueue(inbox.company_id, delivery.pk))
-    return adapter.acknowledge(inbox)
+    return adapter.acknowledge(inbox, request, body)

@@ -20,7 +20,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 collect_ignore = [] if os.environ.get("CITUS_WORKERS") else ["citus"]
 
 # oidc_provider / sso_settings: a real OpenID provider on loopback for the single sign-on tests
-pytest_plugins = ["tests.oidc_fixtures"]
+pytest_plugins = ["tests.oidc_fixtures", "tests.mail_servers"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Tests run with DEBUG off, as production does, but over plain HTTP and without collectstatic.
     # a fast hasher: thousands of users are made in tests, none need a strong hash
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # nothing reaches the internet: a test that wants a provider starts its local server and
+    # points the setting at it; the rest get a refused connection on loopback at once
+    settings.GRAPH_API_BASE_URL = "http://127.0.0.1:9"
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False

@@ -17,10 +17,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
 from accounts.models import Role
 from conversations.models import Message
+from inboxes.models import WebhookDelivery
 from tests.factories import (
     CompanyFactory,
     ConversationFactory,
@@ -103,6 +105,7 @@ def good_values(world: "World", name: str) -> dict[str, object]:
         "inboxes:create": {"kind": "whatsapp", **inbox_credentials},
         "inboxes:edit": inbox_credentials,
         "inboxes:active": {"active": "1"},
+        "inboxes:health": {"show": "dead", "sends": "failed", "in_before": "1-1"},
         "customers:list": {"q": "Cust", "vip": "1", "page": "1"},
         "customers:export": {"q": "Cust", "vip": "1"},
         "customers:create": {"name": "New customer", "email": "n@example.com"},
@@ -144,6 +147,13 @@ class World:
         )
         self.member = UserFactory(company=self.company, role=Role.AGENT)
         self.attachment = stored_attachment(self.conversation)
+        self.dead = WebhookDelivery.objects.create(
+            company=self.company,
+            inbox_id=self.conversation.inbox_id,
+            received_at=timezone.now(),
+            body=b"{}",
+            state=WebhookDelivery.State.DEAD,
+        )
         CustomerFactory(company=self.company, name="Customer with a name")
 
     def undo_token(self) -> str:
@@ -169,6 +179,7 @@ class World:
             "inbox": (self.conversation.inbox_id,),
             "webhook": (self.conversation.inbox.kind, self.conversation.inbox.public_key),
             "attachment": (self.attachment.pk,),
+            "dead_delivery": (self.conversation.inbox_id, self.dead.pk),
             "customer": (self.conversation.customer_id,),
             "company": (self.company.pk,),
         }[obj]

@@ -7,9 +7,11 @@ test_every_url_has_a_rule, so nobody ships a page without deciding who may see i
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from conversations.models import Conversation, Message
+from inboxes.models import WebhookDelivery
 from tests.factories import (
     CompanyFactory,
     ConversationFactory,
@@ -190,6 +192,16 @@ RULES: dict[str, tuple[str, str | None, dict[str, int]]] = {
         "inbox",
         {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
     ),
+    "inboxes:health": (
+        "get",
+        "inbox",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 200, "super_admin": 403},
+    ),
+    "inboxes:delivery-reprocess": (
+        "post",
+        "dead_delivery",
+        {"anonymous": SIGN_IN, "agent": 403, "company_admin": 302, "super_admin": 403},
+    ),
     "customers:list": (
         "get",
         None,
@@ -246,7 +258,16 @@ ADMIN_RULE = {"agent": 403, "company_admin": 403, "super_admin": 200}
 OBJECT_URLS = {
     name
     for name, (_, obj, _) in RULES.items()
-    if obj in {"conversation", "failed_message", "staff_member", "customer", "inbox", "attachment"}
+    if obj
+    in {
+        "conversation",
+        "failed_message",
+        "staff_member",
+        "customer",
+        "inbox",
+        "attachment",
+        "dead_delivery",
+    }
 }
 
 
@@ -289,8 +310,16 @@ class World:
             conversation=conversation, sender_type="agent", delivery_status="failed"
         )
         inbox = conversation.inbox
+        dead = WebhookDelivery.objects.create(
+            company=company,
+            inbox_id=conversation.inbox_id,
+            received_at=timezone.now(),
+            body=b"{}",
+            state=WebhookDelivery.State.DEAD,
+        )
         return {
             "conversation": (conversation.pk,),
+            "dead_delivery": (conversation.inbox_id, dead.pk),
             "failed_message": (conversation.pk, failed.pk),
             "webhook": (inbox.kind, inbox.public_key),
             "attachment": (stored_attachment(conversation).pk,),

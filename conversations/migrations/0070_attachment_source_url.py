@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("conversations", "0030_message_status_changed_at")]
+    dependencies = [("conversations", "0040_inbox_send_log_index")]
 
     operations = [
         migrations.AddField(

@@ -1,6 +1,9 @@
 """Messages customers send, as a provider delivered them: into the customer's conversation in the
 inbox, once (deduplicated by the provider's message id), with the conversation's counters."""
 
+import re
+
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,15 +23,64 @@ def _stored(inbox: Inbox, provider_message_id: str) -> Message | None:
     ).first()
 
 
+SUBJECT_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def _bare_subject(subject: str) -> str:
+    """A subject without its Re:/Fwd: prefixes, for comparing threads."""
+    return SUBJECT_PREFIX.sub("", subject or "").strip().lower()
+
+
+def _threaded(inbox: Inbox, event: InboundMessage) -> Conversation | None:
+    """For channels that thread by reference (email): the conversation of the message this one
+    answers (In-Reply-To, then References newest first), whoever's it is in this inbox."""
+    thread = [event.reply_to_provider_id, *reversed(event.payload.get("references") or [])]
+    thread = [provider_id for provider_id in thread if provider_id]
+    if not thread:
+        return None
+    conversation_id = (
+        Message.objects.filter(
+            company_id=inbox.company_id, inbox_id=inbox.pk, provider_message_id__in=thread
+        )
+        .order_by("-id")
+        .values_list("conversation_id", flat=True)
+        .first()
+    )
+    if conversation_id is None:
+        return None
+    return (
+        Conversation.objects.select_for_update()
+        .filter(company_id=inbox.company_id, pk=conversation_id)
+        .first()
+    )
+
+
 def _conversation_for(inbox: Inbox, customer: Customer, event: InboundMessage) -> Conversation:
     """The customer's open conversation in this inbox; a resolved one reopens; after a closed one
-    (or none) a new one starts. Row-locked, for the counters."""
+    (or none) a new one starts. Email threads instead: a reply joins the conversation of the
+    mail it answers; otherwise a new subject starts a new conversation. Row-locked, for the
+    counters."""
     latest = (
         Conversation.objects.select_for_update()
         .filter(company_id=inbox.company_id, customer_id=customer.pk, inbox_id=inbox.pk)
         .order_by("-last_message_at", "-id")
     )
-    conversation = latest.filter(status__in=Conversation.OPEN_STATUSES).first() or latest.first()
+    if adapter_for(inbox).threads_by_reference:
+        conversation = _threaded(inbox, event)
+        if conversation is None:
+            subject = _bare_subject(event.subject)
+            conversation = next(
+                (
+                    c
+                    for c in latest.filter(status__in=Conversation.OPEN_STATUSES)[:20]
+                    if _bare_subject(c.subject) == subject
+                ),
+                None,
+            )
+    else:
+        conversation = (
+            latest.filter(status__in=Conversation.OPEN_STATUSES).first() or latest.first()
+        )
     if conversation is None or conversation.status == Status.CLOSED:
         return Conversation.objects.create(
             company_id=inbox.company_id,
@@ -111,6 +163,19 @@ def receive_inbound_message(
             )
             for attachment in event.attachments
         )
+        for stored, carried in zip(attachments, event.attachments, strict=True):
+            if carried.content:  # the delivery carried the file itself (email): keep it now
+                stored.file.save(
+                    f"{stored.kind}-{stored.pk}-{stored.filename or 'file'}"[:150],
+                    ContentFile(carried.content),
+                    save=False,
+                )
+                MessageAttachment.objects.filter(company_id=inbox.company_id, pk=stored.pk).update(
+                    file=stored.file.name,
+                    size=len(carried.content),
+                    state=MessageAttachment.State.STORED,
+                )
+                stored.state = MessageAttachment.State.STORED
         Conversation.objects.filter(company_id=inbox.company_id, pk=conversation.pk).update(
             status=conversation.status,
             unread_count=F("unread_count") + (0 if by_business else 1),
@@ -118,7 +183,8 @@ def receive_inbound_message(
             updated_at=timezone.now(),
         )
         for attachment in attachments:
-            _enqueue_download(attachment)
+            if attachment.state == MessageAttachment.State.PENDING:
+                _enqueue_download(attachment)
     return message, True
 
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,10 @@ from django.utils.text import get_valid_filename
 from accounts.models import User
 from companies.access import acting_company_id
 from conversations.models import Conversation, Message, MessageAttachment
+
+if TYPE_CHECKING:
+    from customers.models import Customer
+    from inboxes.models import Inbox
 from conversations.services.common import (
     Status,
     _locked_conversation,
@@ -118,21 +123,20 @@ def _window_text(window: timedelta) -> str:
     return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} hours"
 
 
-def _check_reply_window(conversation: Conversation, now: datetime) -> None:
-    """Refuse a free-text reply on a channel with a reply window (the adapter's
+def check_reply_window(inbox: "Inbox | None", customer: "Customer", now: datetime) -> None:
+    """Refuse a free-text message on a channel with a reply window (the adapter's
     allowed_reply_window for this inbox: WhatsApp 24 hours, Messenger 24 hours or 7 days with
-    the HUMAN_AGENT tag) when the customer's last message through this inbox is older."""
-    if conversation.inbox_id is None:
+    the HUMAN_AGENT tag) when the customer's last message through `inbox` is older than the
+    window, or there is none. Every sender (the composer, starting a conversation) asks this."""
+    if inbox is None:
         return
     from inboxes.channels import adapter_for
 
-    adapter = adapter_for(conversation.inbox)
-    window = adapter.allowed_reply_window(conversation.inbox)
+    adapter = adapter_for(inbox)
+    window = adapter.allowed_reply_window(inbox)
     if window is None:
         return
-    last_inbound = last_customer_message_at(
-        conversation.company_id, conversation.customer_id, conversation.inbox_id
-    )
+    last_inbound = last_customer_message_at(inbox.company_id, customer.pk, inbox.pk)
     if last_inbound is not None and now - last_inbound <= window:
         return
     since = (
@@ -142,8 +146,8 @@ def _check_reply_window(conversation: Conversation, now: datetime) -> None:
     )
     raise OutsideReplyWindow(
         f"{adapter.label} only accepts free-text replies within {_window_text(window)} of the "
-        f"customer's last message, and {conversation.customer.name} {since}. Your draft is "
-        f"kept: send it once they write again ({adapter.reply_window_note(conversation.inbox)}).",
+        f"customer's last message, and {customer.name} {since}. Your draft is "
+        f"kept: send it once they write again ({adapter.reply_window_note(inbox)}).",
         code="outside_window",
     )
 
@@ -178,6 +182,7 @@ def _write_agent_message(
     now: datetime,
     attachment: ReplyAttachment | None = None,
     reply_to: Message | None = None,
+    cc: list[str] | None = None,
 ) -> Message:
     """Store an agent's message (and its file); one for a provider is pending and queued for
     delivery on commit, a note on a conversation logged by hand (no inbox) has nothing to
@@ -197,6 +202,7 @@ def _write_agent_message(
         if conversation.inbox_id
         else Message.DeliveryStatus.SENT,
         status_changed_at=now,
+        payload={"cc": cc} if cc else {},
     )
     if attachment is not None:
         stored = MessageAttachment(
@@ -224,6 +230,7 @@ def send_agent_reply(
     last_seen_message_id: int | None,
     attachment: UploadedFile | None = None,
     reply_to_id: int | None = None,
+    cc: list[str] | None = None,
 ) -> Message:
     """Store an agent's reply (text, a file, or both; answering one message of the conversation
     when `reply_to_id` is given) as pending and queue its delivery once the
@@ -240,7 +247,7 @@ def send_agent_reply(
     text = "" if checked and not content.strip() else validate_agent_content(content)
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
-        _check_reply_window(conversation, timezone.now())
+        check_reply_window(conversation.inbox, conversation.customer, timezone.now())
         _check_files_allowed(conversation, checked)
         reply_to = None
         if reply_to_id is not None:
@@ -258,7 +265,7 @@ def send_agent_reply(
         if newer:
             raise NewActivity(newer)
         now = timezone.now()
-        message = _write_agent_message(user, conversation, text, now, checked, reply_to)
+        message = _write_agent_message(user, conversation, text, now, checked, reply_to, cc)
         if conversation.assigned_user_id is None:
             conversation.assigned_user = user
         if conversation.status == Status.NEW:

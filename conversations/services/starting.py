@@ -10,7 +10,7 @@ from accounts.models import User
 from companies.access import acting_company_id
 from conversations.models import Conversation
 from conversations.services.common import Status, validate_agent_content
-from conversations.services.replies import _write_agent_message
+from conversations.services.replies import _write_agent_message, check_reply_window
 from customers.models import Customer
 from inboxes.channels import adapter_for_kind
 from inboxes.models import Channel, Inbox
@@ -68,6 +68,7 @@ def start_conversation(
                 }
             )
         now = timezone.now()
+        check_reply_window(inbox, customer, now)
         conversation = Conversation.objects.create(
             company_id=company_id,
             customer=customer,

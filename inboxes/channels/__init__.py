@@ -4,6 +4,7 @@ of the code asks `adapter_for(inbox)` (or `adapter_for_kind(kind)`), never which
 from inboxes.channels.base import (
     ChannelAdapter,
     CredentialsRejected,
+    IgnoredDelivery,
     InboundAttachment,
     InboundMessage,
     MessageRemoved,
@@ -23,6 +24,7 @@ __all__ = [
     "ADAPTERS",
     "ChannelAdapter",
     "CredentialsRejected",
+    "IgnoredDelivery",
     "InboundAttachment",
     "InboundMessage",
     "MessageRemoved",

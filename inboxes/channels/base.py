@@ -34,6 +34,9 @@ class InboundAttachment(BaseModel):
     mime_type: str = ""
     filename: str = ""
     caption: str = ""
+    # pushed channels (email) carry the file in the delivery itself
+    content: bytes = b""
+    content_id: str = ""  # an inline image's Content-ID (cid: links in the mail's HTML)
 
 
 class InboundMessage(Event):
@@ -89,6 +92,11 @@ class UnparseableDelivery(Exception):
     reason, to be reprocessed after a fix."""
 
 
+class IgnoredDelivery(Exception):
+    """A genuine delivery that asks nothing of the hub (an auto-reply, a vacation notice): kept
+    as `ignored` with this reason, no conversation opened."""
+
+
 class WebhookRefused(Exception):
     """A request that is not the provider's (bad or missing signature): answered `status`,
     nothing stored."""
@@ -116,7 +124,10 @@ class OutboundMessage:
     attachments: tuple[OutboundAttachment, ...] = ()
     reply_to_provider_id: str = ""
     subject: str = ""
-    references: tuple[str, ...] = field(default=())  # email threading
+    # the provider ids of the conversation's messages, oldest first (email threading:
+    # In-Reply-To and References)
+    references: tuple[str, ...] = field(default=())
+    cc: tuple[str, ...] = ()
     # when the customer last wrote through this inbox (channels with a reply window pick the
     # kind of send by it); None when they never did
     last_inbound_at: datetime | None = None
@@ -148,7 +159,12 @@ class SendError(Exception):
 
 
 class CredentialsRejected(Exception):
-    """Saving an inbox's credentials: the provider said they do not work (the message says why)."""
+    """Saving an inbox's credentials: the provider said they do not work (the message says why;
+    `field` names the credential at fault, when the provider's answer tells)."""
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 # --- the adapter -------------------------------------------------------------------------------
@@ -181,6 +197,9 @@ class ChannelAdapter:
     sends_files: ClassVar[bool] = True
     # whether this channel can deliver messages today (False: replies fail with a clear reason)
     is_connected: ClassVar[bool] = False
+    # whether a message joins the conversation of the message it answers (email: In-Reply-To,
+    # References; a new subject is a new conversation) instead of the customer's open one
+    threads_by_reference: ClassVar[bool] = False
 
     def allowed_reply_window(self, inbox: "Inbox") -> timedelta | None:
         """The reply window of this inbox: `reply_window`, longer where the inbox may use an
@@ -226,8 +245,9 @@ class ChannelAdapter:
         """A stored delivery's events; UnparseableDelivery when it is not the provider's format."""
         raise UnparseableDelivery(f"{self.label} deliveries cannot be read yet.")
 
-    def acknowledge(self, inbox: "Inbox") -> HttpResponse:
-        """The answer to a stored delivery (Twilio wants TwiML; Meta any 200)."""
+    def acknowledge(self, inbox: "Inbox", request: HttpRequest, body: bytes) -> HttpResponse:
+        """The answer to a stored delivery (Twilio wants TwiML, which may depend on the
+        delivery: a call hears a greeting; Meta any 200)."""
         return HttpResponse("OK", content_type="text/plain")
 
     def send(self, inbox: "Inbox", message: OutboundMessage) -> SendResult:

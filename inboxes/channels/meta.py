@@ -5,13 +5,14 @@ import hashlib
 import hmac
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from inboxes.channels.base import ChannelAdapter, SendError, WebhookRefused
+from inboxes.channels.base import ChannelAdapter, CredentialsRejected, SendError, WebhookRefused
 from inboxes.credentials import CredentialField
 
 if TYPE_CHECKING:
@@ -146,3 +147,35 @@ class MetaAdapter(ChannelAdapter):
 
     def access_token(self, inbox: "Inbox") -> str:
         return credential(inbox, self.token_field)
+
+    def check_credentials(self, inbox: "Inbox") -> None:
+        """Ask the Graph API for the inbox's account with its token: a refused token or an
+        account the token cannot see is CredentialsRejected (saying which); a provider that
+        cannot answer now is SendError (the credentials stay unchecked, not refused). The app
+        secret cannot be checked this way: a wrong one shows as refused webhooks."""
+        account, token = self.account_id(inbox), self.access_token(inbox)
+        try:
+            graph_request("GET", graph_url(urllib.parse.quote(account, safe="")), token)
+        except SendError as error:
+            if error.retryable or error.code in {"17", "32", "613"}:  # down, slow, throttled
+                raise
+            said = f"{error} (code {error.code or 'none'})"
+            if error.code == "190" or " 401:" in str(error):
+                raise CredentialsRejected(
+                    f"The access token was refused: {said}. Copy a current token from the Meta "
+                    "app.",
+                    field=self.token_field,
+                ) from error
+            if error.code == "100" or " 404:" in str(error):
+                raise CredentialsRejected(
+                    f"Meta does not know {account!r}, or this token cannot see it: {said}. "
+                    "Check the account ID.",
+                    field=self.account_field,
+                ) from error
+            if error.code in {"10", "200"} or " 403:" in str(error):
+                raise CredentialsRejected(
+                    f"The access token has no permission for {account!r}: {said}. Give the "
+                    "app's system user access to it.",
+                    field=self.token_field,
+                ) from error
+            raise CredentialsRejected(f"Meta refused the credentials: {said}.") from error

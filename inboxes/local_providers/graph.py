@@ -22,9 +22,11 @@ import hmac
 import itertools
 import json
 import secrets
+import struct
 import threading
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,6 +84,23 @@ class GraphState:
 def sign(body: bytes, app_secret: str) -> str:
     """Meta's X-Hub-Signature-256 of a webhook body."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sample_png(width: int = 160, height: int = 100) -> bytes:
+    """A small real PNG (a teal rectangle): the demo's media and the browser tests' image."""
+    raw = (b"\x00" + bytes([20, 150, 140]) * width) * height
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def status_payload(

@@ -560,4 +560,18 @@
     noticeNewActivity(false);
     scrollToNewest(true);
   });
+
+  // an email's remote images load only when the agent asks (no request leaves the browser
+  // when a mail is opened: tracking pixels stay silent)
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-show-remote-images]");
+    if (!button) return;
+    const mail = button.parentElement.querySelector("[data-mail-html]");
+    if (!mail) return;
+    for (const image of mail.querySelectorAll("img[data-remote-src]")) {
+      if (/^https?:\/\//i.test(image.dataset.remoteSrc)) image.src = image.dataset.remoteSrc;
+      image.removeAttribute("data-remote-src");
+    }
+    button.remove();
+  });
 })();

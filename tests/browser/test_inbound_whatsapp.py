@@ -2,10 +2,8 @@
 conversation in an agent's inbox, with the message and its image, and every other kind shown."""
 
 import json
-import struct
 import time
 import urllib.request
-import zlib
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from conversations.models import Conversation, MessageAttachment
 from inboxes.channels.meta import signature_of
-from inboxes.local_providers.graph import LocalGraphServer
+from inboxes.local_providers.graph import LocalGraphServer, sample_png
 from inboxes.models import Inbox
 from tests.browser.test_inbox import sign_in
 from tests.inboxes.whatsapp_helpers import fixture
@@ -22,25 +20,6 @@ from tests.inboxes.whatsapp_helpers import fixture
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SENDER = "447700900123"
-
-
-def png(width: int = 120, height: int = 80) -> bytes:
-    """A real PNG (a teal rectangle), so the browser can draw it."""
-    row = b"\x00" + bytes([20, 150, 140]) * width
-    raw = row * height
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 def as_customer(name: str, inbox: Inbox, number: int) -> dict:
@@ -72,26 +51,47 @@ def post_webhook(base_url: str, inbox: Inbox, payload: dict) -> int:
         return response.status
 
 
-def test_a_signed_webhook_becomes_a_conversation_in_the_agents_inbox(
-    page: Page, live_server, demo, settings
+@pytest.fixture
+def graph(settings):
+    with LocalGraphServer() as server:
+        settings.GRAPH_API_BASE_URL = server.url
+        yield server
+
+
+def test_a_customer_writes_on_whatsapp_and_the_agent_answers(
+    page: Page, live_server, demo, settings, graph
 ):
+    """A signed webhook becomes a conversation in an agent's inbox, every kind shown; the reply
+    goes out to the Graph API and reaches delivered, as the chat shows."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     inbox = Inbox.objects.get(company__slug="acme", kind="whatsapp")
-    with LocalGraphServer() as graph:
-        settings.GRAPH_API_BASE_URL = graph.url
-        graph.add_media("1037543291543636", png(), "image/png")
-        kinds = [
-            "text",
-            "image",
-            "location",
-            "contacts",
-            "interactive_list_reply",
-            "document",
-            "voice",
-            "unknown_type",
-        ]
-        for number, name in enumerate(kinds):
-            assert post_webhook(live_server.url, inbox, as_customer(name, inbox, number)) == 200
+    graph.add_media("1037543291543636", sample_png(120, 80), "image/png")
+    kinds = [
+        "text",
+        "image",
+        "location",
+        "contacts",
+        "interactive_list_reply",
+        "document",
+        "voice",
+        "unknown_type",
+    ]
+    for number, name in enumerate(kinds):
+        assert post_webhook(live_server.url, inbox, as_customer(name, inbox, number)) == 200
+    # she answers her own first message, then reacts to it
+    reply = as_customer("text_reply", inbox, len(kinds))
+    reply["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = {
+        "from": SENDER,
+        "id": "wamid.BROWSER000",
+    }
+    reaction = as_customer("reaction", inbox, len(kinds) + 1)
+    reaction["entry"][0]["changes"][0]["value"]["messages"][0]["reaction"] = {
+        "message_id": "wamid.BROWSER000",
+        "emoji": "👍",
+    }
+    kinds += ["text_reply", "reaction"]
+    for payload in (reply, reaction):
+        assert post_webhook(live_server.url, inbox, payload) == 200
 
     conversation = Conversation.objects.get(customer__whatsapp_number=f"+{SENDER}")
     assert conversation.messages.count() == len(kinds)
@@ -117,7 +117,36 @@ def test_a_signed_webhook_becomes_a_conversation_in_the_agents_inbox(
     # no media for these two on the local server: the chat says the download failed
     expect(chat.locator('[data-kind="document"]')).to_contain_text("Could not download")
     expect(chat.locator('[data-kind="unsupported"]')).to_contain_text("cannot be shown here")
+    expect(chat.locator("[data-quote]")).to_contain_text("Hello, is my order on its way?")
+    expect(chat.locator('[data-kind="reaction"]')).to_contain_text("reacted to")
+    expect(chat.locator('[data-kind="reaction"]')).to_contain_text("Hello, is my order")
+    first = chat.locator("li[data-message]").filter(has_text="Hello, is my order on its way?").first
+    expect(first.locator("[data-reaction]")).to_have_text("👍")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "inbound_whatsapp_chat.png", full_page=True)
     image.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "inbound_whatsapp_image.png")
+
+    # Ana replies: the local Graph server gets Meta's body, then calls back with signed statuses
+    webhook = reverse(
+        "inboxes:webhook", kwargs={"kind": "whatsapp", "public_key": inbox.public_key}
+    )
+    graph.subscribe(
+        inbox.credentials["phone_number_id"],
+        webhook_url=live_server.url + webhook,
+        app_secret=inbox.credentials["app_secret"],
+    )
+    composer = page.get_by_placeholder("Reply on WhatsApp…")
+    composer.fill("So sorry, Nora! A replacement box leaves today.")
+    composer.press("Enter")
+    sent = chat.locator("li[data-message]").filter(has_text="A replacement box leaves today")
+    expect(sent.locator("[data-delivery]")).to_have_attribute(
+        "data-delivery", "delivered", timeout=15_000
+    )
+    [send] = graph.sends()
+    assert send.authorization == f"Bearer {inbox.credentials['access_token']}"
+    assert send.json["to"] == SENDER
+    assert send.json["type"] == "text"
+    assert send.json["text"]["body"] == "So sorry, Nora! A replacement box leaves today."
+    sent.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "inbound_whatsapp_delivered.png")

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 
 from accounts import services as staff
 from accounts.models import Role, User
@@ -20,7 +21,8 @@ from customers import services as customers
 from customers.importing import import_customers
 from customers.models import Customer
 from inboxes import services as inboxes
-from inboxes.models import Inbox
+from inboxes.inbound import reprocess_delivery
+from inboxes.models import Inbox, WebhookDelivery
 from tests.factories import (
     CompanyFactory,
     ConversationFactory,
@@ -53,8 +55,16 @@ def theirs() -> dict:
         sender_user=agent,
         delivery_status=Message.DeliveryStatus.FAILED,
     )
+    dead = WebhookDelivery.objects.create(
+        company=company,
+        inbox=conversation.inbox,
+        received_at=timezone.now(),
+        body=b"{}",
+        state=WebhookDelivery.State.DEAD,
+    )
     return {
         "company": company,
+        "dead": dead,
         "admin": admin,
         "agent": agent,
         "customer": conversation.customer,
@@ -68,7 +78,7 @@ def snapshot(company: Company) -> list:
     """Every row of `company` a service could touch, as plain values."""
     company.refresh_from_db()
     rows = [Company.objects.filter(pk=company.pk).values().get()]
-    for model in (User, Customer, Inbox, Conversation, Message):
+    for model in (User, Customer, Inbox, Conversation, Message, WebhookDelivery):
         rows.append(list(model.objects.filter(company=company).order_by("pk").values()))
     return rows
 
@@ -137,6 +147,7 @@ def calls(b: dict) -> dict[str, Callable[[User], object]]:
         "retry_delivery": lambda u: conversations.retry_delivery(
             u, **conv, message_id=b["failed"].pk
         ),
+        "reprocess_delivery": lambda u: reprocess_delivery(u, delivery_id=b["dead"].pk),
         "start_conversation": lambda u: conversations.start_conversation(
             u, company_id=company_id, channel="phone", customer_id=b["customer"].pk, content="Hi"
         ),
@@ -165,7 +176,10 @@ SERVICES = [
     "send_agent_reply",
     "retry_delivery",
     "start_conversation",
+    "reprocess_delivery",
 ]
+# services that find the company from the object they are given (a platform admin reaches any)
+NO_COMPANY_ARGUMENT = {"reprocess_delivery"}
 
 
 def test_every_service_is_in_the_list(theirs):
@@ -183,7 +197,7 @@ def test_a_user_of_company_a_cannot_act_in_company_b(theirs, service, role):
     assert mail.outbox == []
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", sorted(set(SERVICES) - NO_COMPANY_ARGUMENT))
 def test_a_company_that_does_not_exist_is_the_same_not_found(theirs, service):
     """ "Not yours" and "missing" are one answer, whoever asks (a platform admin too)."""
     super_admin = UserFactory(company=None, role=Role.SUPER_ADMIN)
@@ -247,7 +261,6 @@ def test_a_user_still_acts_in_their_own_company(theirs):
 
 
 def test_the_delivery_services_take_a_system_actor_of_the_message_company(theirs):
-    from django.utils import timezone
 
     from inboxes.channels import StatusUpdate
 
@@ -268,3 +281,20 @@ def test_the_delivery_services_take_a_system_actor_of_the_message_company(theirs
     own = system_actor(theirs["company"], reason="status webhook")
     assert apply_status_update(own, inbox, update) is True
     assert Message.objects.get(pk=failed.pk).delivery_status == "read"
+
+
+def test_an_inbound_message_for_another_company_is_refused(theirs):
+    from conversations.services.inbound import receive_inbound_message
+    from inboxes.channels import InboundMessage
+
+    event = InboundMessage(
+        provider_message_id="wamid.X",
+        sender="15551230000",
+        sender_name="Eve",
+        timestamp=timezone.now(),
+        text="Hi",
+    )
+    before = snapshot(theirs["company"])
+    with pytest.raises(NotFound):
+        receive_inbound_message(system_actor(CompanyFactory()), theirs["inbox"], event)
+    assert snapshot(theirs["company"]) == before

@@ -435,3 +435,22 @@ def test_a_file_over_the_limit_is_refused(chat, settings):
         reply(chat, attachment=upload())
     assert refused.value.code == "file_too_large"
     assert "at most" in refused.value.messages[0]
+
+
+def test_starting_a_whatsapp_conversation_with_a_customer_who_never_wrote_is_refused(chat):
+    from conversations.models import Conversation
+    from tests.factories import CustomerFactory
+
+    company = chat["inbox"].company
+    stranger = CustomerFactory(company=company, whatsapp_number="+15550001111")
+    with pytest.raises(services.OutsideReplyWindow) as refused:
+        services.start_conversation(
+            chat["agent"],
+            company_id=company.pk,
+            channel="whatsapp",
+            customer_id=stranger.pk,
+            inbox_id=chat["inbox"].pk,
+            content="Hello from us",
+        )
+    assert "has not written to this inbox yet" in refused.value.messages[0]
+    assert not Conversation.objects.filter(customer=stranger).exists()

@@ -100,16 +100,21 @@ def test_a_slow_load_more_of_a_search_is_a_clear_503(company, admin, settings, m
 
 
 def test_a_slow_list_poll_is_a_clear_503(company, admin, settings, monkeypatch):
+    """What a poll does after its probe (counts, changed rows) runs under the poll's timeout."""
     settings.DATABASE_POLL_TIMEOUT = 200
-    make_conversations(company, 2)
+    conversation = make_conversations(company, 2)[0]
     client = signed_in(admin)
     rendered = client.get(reverse("conversations:inbox"), {"tab": "all"}, headers=LIST)
+    conversation.subject = "Changed"
+    conversation.save()
+    real = selectors.tab_counts
 
-    def slow_changes(*args, **kwargs):
+    def slow_counts(*args, **kwargs):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(5)")
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(selectors, "list_changes", slow_changes)
+    monkeypatch.setattr(selectors, "tab_counts", slow_counts)
     started = time.monotonic()
     response = client.get(
         reverse("conversations:inbox"),
@@ -119,6 +124,7 @@ def test_a_slow_list_poll_is_a_clear_503(company, admin, settings, monkeypatch):
     assert time.monotonic() - started < 3
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/plain")
+    assert show("statement_timeout") == "20s"
 
 
 def conversation_statements(queries) -> list[str]:
@@ -144,14 +150,8 @@ def test_a_word_nobody_wrote_reads_no_conversation(company, admin):
     assert all(" LIMIT " in sql for sql in lookups)
 
 
-@pytest.mark.parametrize(
-    ("model", "index"),
-    [("customers", "customer_search_idx"), ("messages", "msg_content_search_idx")],
-)
-def test_the_lookups_use_the_full_text_indexes_whatever_the_estimate(company, model, index):
-    """Left to itself PostgreSQL reads the table when it guesses a word is common (at 1M rows its
-    guess for a word it had no statistics for made it walk every conversation, 58 s). The
-    look-ups run with bitmap plans only, so the full-text index answers whatever the guess."""
+def many_rows(company) -> None:
+    """3,000 customers and 5,000 messages, every one with a common word."""
     conversations = make_conversations(company, 20)
     words = ["parcel", "refund", "courier", "invoice", "jacket", "boots", "order", "delivery"]
     Customer.objects.bulk_create(
@@ -167,6 +167,37 @@ def test_the_lookups_use_the_full_text_indexes_whatever_the_estimate(company, mo
         )
         for i in range(5000)
     )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer, conversations_message")
+
+
+def test_a_word_the_statistics_show_as_common_skips_the_message_lookup(company, admin, monkeypatch):
+    many_rows(company)
+    monkeypatch.setattr(selectors, "COMMON_MESSAGES", 300)  # "order": in about 1,250 here
+    assert selectors._surely_common(("ord",))
+    assert not selectors._surely_common(("xylophonist",))
+    assert not selectors._surely_common(("order", "xylophonist"))  # every word must be common
+    with CaptureQueriesContext(connection) as queries:
+        response = search(signed_in(admin), "order")
+    assert response.status_code == 200 and response.context["page"].rows
+    assert not [
+        q
+        for q in queries.captured_queries
+        if 'FROM "conversations_message"' in q["sql"]
+        and "@@" in q["sql"]
+        and "EXISTS" not in q["sql"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "index"),
+    [("customers", "customer_search_idx"), ("messages", "msg_content_search_idx")],
+)
+def test_the_lookups_use_the_full_text_indexes_whatever_the_estimate(company, model, index):
+    """Left to itself PostgreSQL reads the table when it guesses a word is common (at 1M rows its
+    guess for a word it had no statistics for made it walk every conversation, 58 s). The
+    look-ups run with bitmap plans only, so the full-text index answers whatever the guess."""
+    many_rows(company)
     # a common word, and few rows asked for: PostgreSQL expects to meet them reading the table
     customers, messages = selectors.search_lookups(company, parse_search("order"))
     queryset = {"customers": customers, "messages": messages}[model][:3]

@@ -184,6 +184,10 @@ def test_pages_and_dumps_never_show_a_secret(admin):
     page = signed_in(admin).get(reverse("inboxes:edit", args=[inbox.pk]))
     assert page.status_code == 200
     assert TOKEN not in page.content.decode() and APP_SECRET not in page.content.decode()
+    super_admin = UserFactory(company=None, role=Role.SUPER_ADMIN)
+    admin_page = signed_in(super_admin).get(reverse("admin:inboxes_inbox_change", args=[inbox.pk]))
+    assert admin_page.status_code == 200
+    assert TOKEN not in admin_page.content.decode()
     dump = StringIO()
     call_command("dumpdata", "inboxes.inbox", stdout=dump)
     assert TOKEN not in dump.getvalue() and '"fernet"' in dump.getvalue()

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from companies.access import NotFound
 from conversations.models import Conversation, Message, MessageAttachment
 from customers.models import Customer, CustomerIdentity
 from inboxes.inbound import process_webhook_delivery, reprocess_delivery
@@ -60,7 +61,14 @@ def test_the_handshake_with_a_wrong_token_is_403(client, inbox):
 
 
 def test_an_unknown_key_is_404(client, inbox):
-    for key in (f"{inbox.company_id}-nope", "nope", f"{inbox.company_id + 1}-{inbox.webhook_key}"):
+    for key in (
+        f"{inbox.company_id}-nope",
+        "nope",
+        f"{inbox.company_id + 1}-{inbox.webhook_key}",
+        f"{inbox.company_id}-a%00b",
+        f"{'9' * 30}-{inbox.webhook_key}",
+        f"²-{inbox.webhook_key}",
+    ):
         response = client.post(f"/webhooks/whatsapp/{key}/", b"{}", content_type="application/json")
         assert response.status_code == 404
     response = client.post(
@@ -200,7 +208,7 @@ def test_another_companys_admin_cannot_reprocess(client, inbox, other_company):
         company=inbox.company, inbox=inbox, received_at="2026-01-01T00:00Z", body=b"x", state="dead"
     )
     outsider = UserFactory(company=other_company, role=Role.COMPANY_ADMIN)
-    with pytest.raises(WebhookDelivery.DoesNotExist):
+    with pytest.raises(NotFound):
         reprocess_delivery(outsider, delivery_id=WebhookDelivery.objects.get().pk)
 
 
@@ -451,3 +459,20 @@ def test_twenty_parallel_copies_of_a_delivery_are_one_message(company):
     assert conversation.unread_count == 1
     states = set(WebhookDelivery.objects.values_list("state", flat=True))
     assert states == {"processed"}, WebhookDelivery.objects.values_list("reason", flat=True)
+
+
+def test_a_delivery_whose_task_was_lost_is_enqueued_again_by_the_sweep(
+    client, inbox, immediate_tasks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inboxes.inbound import requeue_stale_deliveries
+
+    post_signed(client, inbox, message_payload("wamid.LOST"))  # its on-commit task never ran
+    assert requeue_stale_deliveries() == 0  # too recent: its task may still be on the way
+    WebhookDelivery.objects.update(received_at=timezone.now() - timedelta(minutes=10))
+    assert requeue_stale_deliveries() == 1
+    assert WebhookDelivery.objects.get().state == "processed"
+    assert Message.objects.get().provider_message_id == "wamid.LOST"

@@ -13,9 +13,13 @@ from conversations.tasks import deliver_message
 def sweep() -> int:
     """Enqueue a delivery task for each lost message; how many. Harmless when a message's task
     does still run: only one of them claims it."""
+    from inboxes.polling import ensure_mailbox_polling
+
     lost = lost_deliveries()
     for company_id, message_id in lost:
         deliver_message.enqueue(company_id=company_id, message_id=message_id)
+    # the mailbox polling chain is one more task that can be lost: restart it when it was
+    ensure_mailbox_polling()
     return len(lost)
 
 
@@ -31,13 +35,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, every: float, **options: object) -> None:
-        while True:
-            found = sweep()
-            if found or not every:
-                self.stdout.write(f"Queued {found} lost deliver{'y' if found == 1 else 'ies'}.")
-            if not every:
-                return
-            try:
+        try:
+            while True:
+                found = sweep()
+                if found or not every:
+                    noun = "delivery" if found == 1 else "deliveries"
+                    self.stdout.write(f"Queued {found} lost {noun}.")
+                if not every:
+                    return
                 time.sleep(every)
-            except KeyboardInterrupt:
-                return
+        except KeyboardInterrupt:  # Ctrl-C, or run_hub stopping
+            return
