@@ -15,9 +15,8 @@ from playwright.sync_api import Page, expect
 
 from conversations.models import Conversation, Message, MessageAttachment
 from inboxes.channels.meta import signature_of
-from inboxes.local_providers.graph import LocalGraphServer, receipt_payload
+from inboxes.local_providers.graph import LocalGraphServer, receipt_payload, sample_png
 from inboxes.models import Inbox
-from tests.browser.test_inbound_whatsapp import png
 from tests.browser.test_inbox import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,7 +84,7 @@ def test_a_message_in_a_reply_out_delivered_and_read(page: Page, live_server, de
     with LocalGraphServer() as graph:
         settings.GRAPH_API_BASE_URL = graph.url
         graph.add_profile(sender, profile)
-        graph.add_media("photo1", png(), "image/png")
+        graph.add_media("photo1", sample_png(120, 80), "image/png")
         path = reverse("inboxes:webhook", kwargs={"kind": kind, "public_key": inbox.public_key})
         graph.subscribe(
             account,
