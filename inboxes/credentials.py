@@ -10,3 +10,5 @@ class CredentialField:
     label: str
     is_secret: bool = False
     help_text: str = ""
+    # an option the channel works without (Messenger's HUMAN_AGENT tag)
+    required: bool = True

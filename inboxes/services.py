@@ -43,7 +43,7 @@ def _credentials(kind: str, submitted: dict[str, str], stored: dict[str, str]) -
         value = (submitted.get(field.name) or "").strip()
         if field.is_secret and not value:
             value = stored.get(field.name, "")  # blank keeps the secret already stored
-        if not value:
+        if not value and field.required:
             missing.append(field.name)
         values[field.name] = value
     if missing:

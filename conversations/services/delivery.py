@@ -89,6 +89,7 @@ def record_sent(claim: Claim, provider_message_id: str) -> bool:
     """The provider accepted the message: `sent` with its id. Recorded once: a message already
     sent (by a worker that took over an expired lease) keeps its first id."""
     with transaction.atomic():
+        _drop_early_echo(claim, provider_message_id)
         changed = Message.objects.filter(
             company_id=claim.company_id,
             pk=claim.message_id,
@@ -104,6 +105,27 @@ def record_sent(claim: Claim, provider_message_id: str) -> bool:
             status_changed_at=timezone.now(),
         )
         return _touched(claim, changed)
+
+
+def _drop_early_echo(claim: Claim, provider_message_id: str) -> None:
+    """The provider's echo of this very send (Instagram echoes every message the account sends)
+    may be processed before the send's answer is recorded: it was stored as a message sent from
+    outside the hub (an agent message with no author). This send is that message: the copy goes,
+    so the id is recorded once, on the hub's own message."""
+    inbox_id = (
+        Message.objects.filter(company_id=claim.company_id, pk=claim.message_id)
+        .values_list("inbox_id", flat=True)
+        .first()
+    )
+    if inbox_id is None or not provider_message_id:
+        return
+    Message.objects.filter(
+        company_id=claim.company_id,
+        inbox_id=inbox_id,
+        provider_message_id=provider_message_id[:255],
+        sender_type=Message.SenderType.AGENT,
+        sender_user__isnull=True,
+    ).exclude(pk=claim.message_id).delete()
 
 
 def retry_delay(attempt: int, retry_after: float | None = None) -> float:

@@ -91,7 +91,8 @@ def _conversation_for(inbox: Inbox, customer: Customer, event: InboundMessage) -
             subject=event.subject[:255],
             last_message_at=event.timestamp,
         )
-    if conversation.status == Status.RESOLVED:
+    if conversation.status == Status.RESOLVED and not event.from_business:
+        # the customer wrote again (a reply the business sent from elsewhere reopens nothing)
         conversation.status = Status.IN_PROGRESS if conversation.assigned_user_id else Status.NEW
     return conversation
 
@@ -207,7 +208,13 @@ def _profile_name(inbox: Inbox, sender: str) -> str:
         inbox_id=inbox.pk if adapter.identity_is_inbox_scoped else None,
         value=normalized,
     ).exists()
-    return "" if known or not normalized else adapter.customer_name(inbox, normalized)
+    if known or not normalized:
+        return ""
+    name = adapter.customer_name(inbox, normalized)
+    if not name and not adapter.contact_for_identity(normalized):
+        # no name and no contact detail to show instead (an Instagram id is not a handle)
+        name = f"{adapter.label} customer {normalized[-6:]}"
+    return name
 
 
 REMOVED_TEXT = "[The customer unsent this message]"

@@ -152,6 +152,21 @@ def check_reply_window(inbox: "Inbox | None", customer: "Customer", now: datetim
     )
 
 
+def _check_files_allowed(conversation: Conversation, attachment: ReplyAttachment | None) -> None:
+    """Refuse a file on a channel that cannot send one (nothing stored; the draft is kept)."""
+    if attachment is None or conversation.inbox_id is None:
+        return
+    from inboxes.channels import adapter_for
+
+    adapter = adapter_for(conversation.inbox)
+    if not adapter.sends_files:
+        raise ValidationError(
+            f"{adapter.label} does not take files from the hub yet. Send the text alone, or "
+            "share the file another way.",
+            code="file_channel",
+        )
+
+
 def _enqueue_delivery(message: Message) -> None:
     from conversations.tasks import deliver_message
 
@@ -235,6 +250,7 @@ def send_agent_reply(
     with transaction.atomic():
         conversation = _locked_conversation(user, company_id, conversation_id)
         check_reply_window(conversation.inbox, conversation.customer, timezone.now())
+        _check_files_allowed(conversation, checked)
         reply_to = None
         if reply_to_id is not None:
             reply_to = Message.objects.filter(

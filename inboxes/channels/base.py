@@ -192,6 +192,9 @@ class ChannelAdapter:
     uses_verify_token: ClassVar[bool] = False
     # how long after the customer's last message a free-text reply may go out (WhatsApp: 24 h)
     reply_window: ClassVar[timedelta | None] = None
+    # whether an agent's file can go out on this channel (Instagram takes files only by a public
+    # link): when not, a reply with a file is refused before it is stored
+    sends_files: ClassVar[bool] = True
     # whether this channel can deliver messages today (False: replies fail with a clear reason)
     is_connected: ClassVar[bool] = False
     # whether a message joins the conversation of the message it answers (email: In-Reply-To,

@@ -5,6 +5,7 @@ identities scoped to the inbox. The webhook's JSON is read once, here, into pyda
 Meta's format, and turned into the channel layer's events."""
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
@@ -205,6 +206,7 @@ def _attachments(message: MsMessage) -> tuple[str, str, tuple[InboundAttachment,
     payload: dict = {}
     if links:
         payload["links"] = links
+        payload["with_text"] = bool(message.text)
         if any(link["type"] == "story_mention" for link in links):
             payload["story_expires"] = True
     text = message.text or "[" + "; ".join(labels) + "]"
@@ -390,6 +392,8 @@ class _SendApiAdapter(MetaAdapter):
     # Messenger takes files as uploads; Instagram only by a public URL the hub does not have
     sends_files: ClassVar[bool] = True
     profile_fields: ClassVar[str]
+    # Messenger echoes a send's `metadata` back (the hub's reference); Instagram has no such field
+    sends_metadata: ClassVar[bool] = True
 
     def human_agent_allowed(self, inbox: "Inbox") -> bool:
         from inboxes.channels.meta import credential
@@ -467,6 +471,8 @@ class _SendApiAdapter(MetaAdapter):
                         code="outside_window",
                     )
                 tag = "HUMAN_AGENT"
+        if not self.sends_metadata:
+            message = replace(message, reference="")
         return graph_client.send_messenger(
             graph_client.credential(inbox, self.account_field),
             self.access_token(inbox),
@@ -481,8 +487,9 @@ HUMAN_AGENT_FIELD = CredentialField(
     "human_agent_tag",
     "HUMAN_AGENT tag",
     False,
-    "Type yes once Meta approved the app's Human Agent permission: replies may then go out up "
-    "to 7 days after the customer's last message (else 24 hours).",
+    "Optional. Type yes once Meta approved the app's Human Agent permission: replies may then "
+    "go out up to 7 days after the customer's last message (else 24 hours).",
+    required=False,
 )
 
 
@@ -520,6 +527,7 @@ class InstagramAdapter(_SendApiAdapter):
     webhook_object = "instagram"
     profile_fields = "name,username"
     sends_files = False
+    sends_metadata = False
     is_connected = True
     credential_fields = (
         CredentialField("instagram_account_id", "Instagram account ID"),

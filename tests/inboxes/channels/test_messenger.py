@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
@@ -513,3 +514,99 @@ def test_the_delivery_pipeline_sends_to_the_inbox_scoped_id_and_records_the_mid(
     assert request.json["recipient"] == {"id": PSID}
     assert request.json["message"]["metadata"] == f"hub-message:{message.pk}"
     assert message.delivery_status == "sent" and message.provider_message_id.startswith("m_")
+
+
+def test_a_file_reply_on_instagram_is_refused_before_it_is_stored(company, insta):
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    agent = UserFactory(company=company, role=Role.AGENT)
+    conversation = ConversationFactory(
+        company=company, inbox=insta, channel="instagram", assigned_user=agent
+    )
+    asked = MessageFactory(conversation=conversation, inbox=insta, timestamp=timezone.now())
+    with pytest.raises(ValidationError) as refused:
+        services.send_agent_reply(
+            agent,
+            company_id=company.pk,
+            conversation_id=conversation.pk,
+            content="Here it is",
+            last_seen_message_id=asked.pk,
+            attachment=SimpleUploadedFile("a.png", PNG, content_type="image/png"),
+        )
+    assert "Instagram does not take files" in refused.value.messages[0]
+    assert not Message.objects.filter(sender_type="agent").exists()
+
+
+def test_an_instagram_echo_processed_before_the_send_was_recorded_is_not_kept_twice(
+    client, insta, graph, company, django_capture_on_commit_callbacks
+):
+    deliver(client, insta, fixture("instagram", "text"), django_capture_on_commit_callbacks)
+    conversation = Conversation.objects.get()
+    agent = UserFactory(company=company, role=Role.AGENT)
+    newest = Message.objects.get()
+    Message.objects.filter(pk=newest.pk).update(timestamp=timezone.now())
+    with django_capture_on_commit_callbacks(execute=False):
+        ours = services.send_agent_reply(
+            agent,
+            company_id=company.pk,
+            conversation_id=conversation.pk,
+            content="Yes, size M is in stock.",
+            last_seen_message_id=newest.pk,
+        )
+    # the send is accepted, but its echo is processed before the answer is recorded
+    from conversations.services import delivery
+
+    claim = delivery.claim_message(company_id=company.pk, message_id=ours.pk)
+    result = adapter_for(insta).send(insta, OutboundMessage(recipient=IGSID, text=ours.content))
+    echo = fixture("instagram", "echo_from_app")
+    echo["entry"][0]["messaging"][0]["message"]["mid"] = result.provider_message_id
+    deliver(client, insta, echo, django_capture_on_commit_callbacks)
+    assert Message.objects.filter(sender_type="agent").count() == 2
+    assert delivery.record_sent(claim, result.provider_message_id)
+    [agent_message] = Message.objects.filter(sender_type="agent")
+    assert agent_message.pk == ours.pk
+    assert agent_message.provider_message_id == result.provider_message_id
+    [send] = graph.sends()
+    assert "metadata" not in send.json["message"]  # Instagram's Send API has no such field
+
+
+def test_without_a_profile_the_customer_still_gets_a_name(
+    client, insta, graph, django_capture_on_commit_callbacks
+):
+    deliver(client, insta, fixture("instagram", "text"), django_capture_on_commit_callbacks)
+    assert Customer.objects.get().name == f"Instagram customer {IGSID[-6:]}"
+
+
+def test_the_human_agent_tag_is_an_optional_field_of_both_inboxes(company):
+    from inboxes import services as inbox_services
+
+    admin = UserFactory(company=company, role=Role.COMPANY_ADMIN)
+    inbox = inbox_services.create_inbox(
+        admin,
+        company=company,
+        kind="facebook",
+        name="Page",
+        credentials={"page_id": PAGE_ID, "page_access_token": "t", "app_secret": "s"},
+    )
+    assert inbox.credentials["human_agent_tag"] == ""
+    assert adapter_for(inbox).allowed_reply_window(inbox) == timedelta(hours=24)
+    from tests.conftest import signed_in
+
+    form = signed_in(admin).get(reverse("inboxes:edit", args=[inbox.pk]))
+    assert form.status_code == 200
+    assert b"HUMAN_AGENT tag" in form.content and b"Human Agent permission" in form.content
+    tagged = instagram_inbox(company, human_agent_tag="Yes")
+    assert adapter_for(tagged).allowed_reply_window(tagged) == timedelta(days=7)
+
+
+def test_a_reply_from_metas_inbox_does_not_reopen_a_resolved_conversation(
+    client, page, graph, django_capture_on_commit_callbacks
+):
+    deliver(client, page, fixture("messenger", "text"), django_capture_on_commit_callbacks)
+    Conversation.objects.update(status="resolved")
+    echo = fixture("messenger", "echo_from_page_inbox")
+    deliver(client, page, echo, django_capture_on_commit_callbacks)
+    assert Conversation.objects.get().status == "resolved"
+    deliver(client, page, fixture("messenger", "text_reply"), django_capture_on_commit_callbacks)
+    assert Conversation.objects.get().status == "new"
