@@ -15,6 +15,7 @@ from conversations.services import delivery
 from customers.models import Customer
 from customers.selectors import identity_for
 from inboxes.channels import OutboundAttachment, OutboundMessage, SendError, adapter_for
+from inboxes.channels.email import thread_marker
 from inboxes.models import Inbox
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,9 @@ def _outbound(message: Message) -> tuple[Inbox, OutboundMessage]:
         reference=f"hub-message:{message.pk}",
         subject=subject,
         references=thread,
+        thread_marker=thread_marker(message.conversation_id)
+        if adapter.threads_by_reference
+        else "",
         cc=tuple(message.payload.get("cc") or ()),
     )
     return inbox, outbound

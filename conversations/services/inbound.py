@@ -33,24 +33,28 @@ def _bare_subject(subject: str) -> str:
 
 def _threaded(inbox: Inbox, event: InboundMessage) -> Conversation | None:
     """For channels that thread by reference (email): the conversation of the message this one
-    answers (In-Reply-To, then References newest first), whoever's it is in this inbox."""
+    answers (In-Reply-To, then References newest first), else the one our signed marker in the
+    quoted text names; in this inbox only."""
     thread = [event.reply_to_provider_id, *reversed(event.payload.get("references") or [])]
     thread = [provider_id for provider_id in thread if provider_id]
-    if not thread:
-        return None
-    conversation_id = (
-        Message.objects.filter(
-            company_id=inbox.company_id, inbox_id=inbox.pk, provider_message_id__in=thread
+    conversation_id = None
+    if thread:
+        conversation_id = (
+            Message.objects.filter(
+                company_id=inbox.company_id, inbox_id=inbox.pk, provider_message_id__in=thread
+            )
+            .order_by("-id")
+            .values_list("conversation_id", flat=True)
+            .first()
         )
-        .order_by("-id")
-        .values_list("conversation_id", flat=True)
-        .first()
-    )
+    if conversation_id is None:
+        # a mail client that dropped the headers: the signed marker our mail carried
+        conversation_id = event.payload.get("thread")
     if conversation_id is None:
         return None
     return (
         Conversation.objects.select_for_update()
-        .filter(company_id=inbox.company_id, pk=conversation_id)
+        .filter(company_id=inbox.company_id, inbox_id=inbox.pk, pk=conversation_id)
         .first()
     )
 

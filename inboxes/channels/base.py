@@ -133,6 +133,9 @@ class OutboundMessage:
     last_inbound_at: datetime | None = None
     # the hub's own reference of the message (Messenger echoes it back as metadata)
     reference: str = ""
+    # the conversation's thread marker, written into an email's body so a reply whose mail
+    # client dropped In-Reply-To and References still finds its conversation
+    thread_marker: str = ""
 
 
 @dataclass(frozen=True)

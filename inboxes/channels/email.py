@@ -4,6 +4,7 @@ sanitized with nh3 for display and turned into text for previews."""
 
 import contextlib
 import hashlib
+import hmac
 import html
 import imaplib
 import re
@@ -43,6 +44,27 @@ MAX_REFERENCES = 20
 # mail bodies beyond this are stored whole in the delivery but cut for the chat
 MAX_TEXT = 200_000
 AUTO_REPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")
+
+
+MARKER = re.compile(r"\[Ref: HUB-(\d{1,18})-([0-9a-f]{10})\]")
+
+
+def thread_marker(conversation_id: int) -> str:
+    """A line for our outgoing mail naming its conversation, signed (so nobody can steer a mail
+    into another conversation by typing a marker)."""
+    signature = hmac.new(
+        settings.SECRET_KEY.encode(), f"mail-thread:{conversation_id}".encode(), hashlib.sha256
+    ).hexdigest()[:10]
+    return f"[Ref: HUB-{conversation_id}-{signature}]"
+
+
+def conversation_of_marker(text: str) -> int | None:
+    """The conversation a (quoted) marker of ours in a mail's text names, if its signature holds."""
+    for found in MARKER.finditer(text or ""):
+        conversation_id = int(found.group(1))
+        if hmac.compare_digest(thread_marker(conversation_id), found.group(0)):
+            return conversation_id
+    return None
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -246,6 +268,7 @@ def parse_mail(raw: bytes) -> ParsedEvent:
             "references": _ids(str(mail.get("References", "")))[-MAX_REFERENCES:],
             "html": sanitize_html(markup)[:MAX_TEXT] if markup else "",
             "files": len(attachments),
+            "thread": conversation_of_marker(plain or html_to_text(markup)),
         },
     )
 
@@ -390,7 +413,10 @@ class EmailAdapter(ChannelAdapter):
             mail["References"] = " ".join(
                 f"<{ref}>" for ref in message.references[-MAX_REFERENCES:]
             )
-        mail.set_content(message.text)
+        body = (
+            f"{message.text}\n\n{message.thread_marker}" if message.thread_marker else message.text
+        )
+        mail.set_content(body)
         for attachment in message.attachments:
             major, _, minor = attachment.mime_type.partition("/")
             mail.add_attachment(

@@ -165,3 +165,34 @@ def test_a_new_email_an_agent_starts_has_its_subject_and_no_reply_headers(smtp_s
     assert recipients == ["lee@new.example"]
     assert sent["Subject"] == "Your warranty"
     assert sent["In-Reply-To"] is None and sent["References"] is None
+
+
+def test_a_reply_without_threading_headers_finds_its_conversation_by_our_marker(
+    dovecot, smtp_server, email_inbox
+):
+    arrive(dovecot, email_inbox, customer_mail("Broken zip", "z1@customer.example", "Hi"))
+    conversation = Conversation.objects.get(inbox=email_inbox)
+    agent = UserFactory(company=email_inbox.company, role="agent")
+    reply = services.send_agent_reply(
+        agent,
+        company_id=email_inbox.company_id,
+        conversation_id=conversation.pk,
+        content="Which size?",
+        last_seen_message_id=conversation.messages.get().pk,
+    )
+    deliver_message.call(company_id=reply.company_id, message_id=reply.pk)
+    [(_, _, sent)] = smtp_server.messages
+    body = sent.get_body(("plain",)).get_content()
+    marker = body.strip().splitlines()[-1]
+    assert marker.startswith("[Ref: HUB-") and body.startswith("Which size?")
+
+    # a mail client that dropped In-Reply-To and References, and changed the subject
+    quoted = f"Size 42.\n\n> Which size?\n> {marker}"
+    arrive(dovecot, email_inbox, customer_mail("About my order", "z2@customer.example", quoted))
+    assert Conversation.objects.filter(inbox=email_inbox).count() == 1
+    assert conversation.messages.filter(sender_type="customer").count() == 2
+
+    # a marker nobody signed starts a conversation of its own
+    forged = marker[: -len("0123456789]")] + "0123456789]"
+    arrive(dovecot, email_inbox, customer_mail("Other", "z3@customer.example", f"x\n> {forged}"))
+    assert Conversation.objects.filter(inbox=email_inbox).count() == 2
