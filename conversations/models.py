@@ -312,6 +312,8 @@ class MessageAttachment(CompanyOwned):
     provider_media_id = models.CharField(max_length=255, blank=True)
     # providers that send a download link instead of a media id (Messenger, Instagram)
     source_url = models.TextField(blank=True)
+    # an email's inline image: the Content-ID its HTML points at (src="cid:...")
+    content_id = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=16, choices=State, default=State.PENDING)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -164,6 +164,7 @@ def receive_inbound_message(
                 caption=attachment.caption,
                 provider_media_id=attachment.provider_media_id,
                 source_url=attachment.url,
+                content_id=attachment.content_id[:255],
             )
             for attachment in event.attachments
         )

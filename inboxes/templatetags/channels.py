@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from django import template
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from inboxes.channels import ADAPTERS
@@ -24,6 +25,7 @@ def channel_icon(kind: str, size: str = "") -> SafeString:
     return render_to_string(adapter.icon, {"size": size or "h-4 w-4"})
 
 
+CID_SRC = re.compile(r'src="cid:([^"]+)"')
 QUOTE_START = re.compile(
     r"^(>|On .{3,200} wrote:\s*$|-{2,}\s*Original Message\s*-{2,}|_{10,}\s*$|From: .+)",
     re.MULTILINE,
@@ -31,10 +33,24 @@ QUOTE_START = re.compile(
 
 
 @register.filter
-def mail_html(markup: str) -> SafeString:
+def mail_html(markup: str, files: list | None = None) -> SafeString:
     """A mail's HTML as stored (sanitized when it arrived), sanitized again on the way out: what
-    reaches the page never carries scripts, and remote images wait for the agent's click."""
-    return SafeString(sanitize_html(markup or ""))
+    reaches the page never carries scripts, and remote images wait for the agent's click. Inline
+    images (src="cid:...") are drawn from the mail's own stored files, through the hub."""
+    html = sanitize_html(markup or "")
+    stored = {
+        file.content_id: reverse("conversations:attachment", args=[file.pk])
+        for file in files or []
+        if getattr(file, "content_id", "") and file.state == "stored"
+    }
+    if stored:
+        html = CID_SRC.sub(
+            lambda found: (
+                f'src="{stored[found.group(1)]}"' if found.group(1) in stored else found.group(0)
+            ),
+            html,
+        )
+    return SafeString(html)
 
 
 @register.filter

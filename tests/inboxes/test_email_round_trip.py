@@ -196,3 +196,20 @@ def test_a_reply_without_threading_headers_finds_its_conversation_by_our_marker(
     forged = marker[: -len("0123456789]")] + "0123456789]"
     arrive(dovecot, email_inbox, customer_mail("Other", "z3@customer.example", f"x\n> {forged}"))
     assert Conversation.objects.filter(inbox=email_inbox).count() == 2
+
+
+def test_an_inline_image_is_drawn_inside_the_mail_from_the_hub(dovecot, email_inbox):
+    from django.urls import reverse
+
+    from conversations.models import MessageAttachment
+    from tests.conftest import signed_in
+
+    arrive(dovecot, email_inbox, (FIXTURES / "apple_attachment.eml").read_bytes())
+    conversation = Conversation.objects.get(inbox=email_inbox)
+    photo = MessageAttachment.objects.get(content_id="photo@apple.example")
+    assert photo.state == "stored"
+    admin = UserFactory(company=email_inbox.company, role="company_admin")
+    page = signed_in(admin).get(reverse("conversations:conversation", args=[conversation.pk]))
+    html = page.content.decode()
+    assert f'src="{reverse("conversations:attachment", args=[photo.pk])}"' in html
+    assert "cid:" not in html
