@@ -486,7 +486,7 @@ def tab_counts(
             "(SELECT json_agg(json_build_array(r.id, r.micros) ORDER BY r.micros DESC) FROM ("
             " SELECT id, (extract(epoch FROM updated_at) * 1000000)::bigint AS micros"
             " FROM conversations_conversation WHERE company_id = %s"
-            " ORDER BY updated_at DESC LIMIT %s) r)"
+            " ORDER BY updated_at DESC, id DESC LIMIT %s) r)"
         )
         params.extend([company.pk, HANDLED_CHANGES])
     with connection.cursor() as cursor:
@@ -719,7 +719,7 @@ def list_changes(
                               (extract(epoch FROM updated_at) * 1000000)::bigint AS micros
                        FROM conversations_conversation
                        WHERE company_id = %(company)s AND updated_at > %(since)s
-                       ORDER BY updated_at DESC LIMIT %(cap)s) ch),
+                       ORDER BY updated_at DESC, id DESC LIMIT %(cap)s) ch),
                 (SELECT json_agg(json_build_array(v.conversation_id, v.user_id))
                  FROM conversations_conversationviewer v
                  JOIN conversations_conversation c

@@ -17,9 +17,12 @@ ONE_POLL = 13_000  # the list polls every 10 s
 
 @pytest.fixture
 def settled_demo(demo):
-    """The demo as if seeded a minute ago: the seed changes more conversations in a moment than a
-    list's token names, and those would come back once with the first poll."""
-    Conversation.objects.update(updated_at=timezone.now() - timedelta(minutes=1))
+    """The demo as if its conversations had changed one by one a while ago: the seed changes more
+    conversations in a moment than a list's token names, and those would come back once with the
+    first poll (equal times would also leave which of them the token names to the plan)."""
+    settled = timezone.now() - timedelta(minutes=10)
+    for step, pk in enumerate(Conversation.objects.order_by("-id").values_list("pk", flat=True)):
+        Conversation.objects.filter(pk=pk).update(updated_at=settled - timedelta(seconds=3 * step))
 
 
 def test_a_poll_updates_one_row_in_place_and_keeps_the_focus(page: Page, live_server, settled_demo):
